@@ -18,8 +18,12 @@ async function build(): Promise<void> {
   const outDir = `${wasmDir}/build`;
   await Deno.mkdir(outDir, { recursive: true });
   const entries: string[] = [];
-  for await (const e of Deno.readDir(srcDir)) {
-    if (e.isFile && e.name.endsWith(".ts")) entries.push(e.name.slice(0, -3));
+  try {
+    for await (const e of Deno.readDir(srcDir)) {
+      if (e.isFile && e.name.endsWith(".ts")) entries.push(e.name.slice(0, -3));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   entries.sort();
   for (const name of entries) {

@@ -18,7 +18,11 @@ export async function sourceHash(): Promise<string> {
       else if (e.isFile) files.push(p);
     }
   };
-  await walk(`${wasmDir}/assembly`);
+  try {
+    await walk(`${wasmDir}/assembly`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
   files.push(`${wasmDir}/build.ts`);
   files.sort();
   const h = createHash("sha256");
