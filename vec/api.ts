@@ -36,8 +36,7 @@ export interface VecApiDeps {
   maxBody?: number;
 }
 
-const jsonError = (code: string, message: string, path?: string) =>
-  new PipelineError(code, message, { path }).toJSON();
+const jsonError = (code: string, message: string, path?: string) => new PipelineError(code, message, { path }).toJSON();
 
 /** Builds the Hono app of the VEC REST API. */
 export function createVecApi(deps: VecApiDeps): Hono {
@@ -107,7 +106,7 @@ export function publishBodyToDatapoints(
   const now = (options.now ?? new Date()).toISOString();
   const bad = (message: string, path: string) => new PipelineError("api.invalid", message, { path });
   if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throw bad("body must be a JSON object such as {\"engine_rpm\": 1500, \"vehicle_speed\": 60}", "$");
+    throw bad('body must be a JSON object such as {"engine_rpm": 1500, "vehicle_speed": 60}', "$");
   }
   const entries: [string, unknown, string | undefined, string][] = [];
   const obj = body as Record<string, unknown>;

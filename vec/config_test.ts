@@ -57,5 +57,5 @@ Deno.test("config: redaction hides inline secrets but keeps paths and key ids", 
   assert.equal(r.security.key_id, "k1");
   assert.equal(r.security.key_env, "VEC_KEY");
   assert.equal(r.mqtt.password, "[redacted]");
-  assert.ok(!JSON.stringify(r).includes("pw\""));
+  assert.ok(!JSON.stringify(r).includes('pw"'));
 });

@@ -74,7 +74,7 @@ export class CescSink {
   #vin?: string;
   #buffer: VissDatapoint[] = [];
   #firstAt = 0;
-  #timer?: number;
+  #timer?: ReturnType<typeof setTimeout>;
   #wake?: () => void;
   #loop?: Promise<void>;
   #closed = false;
