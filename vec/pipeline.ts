@@ -1,0 +1,173 @@
+/**
+ * The VEC's hot path: frames from a source are written straight into the decoder's batch (WASM memory), decoded in
+ * one call per batch, mapped to VSS, and handed to the sinks once per batch.
+ *
+ * ```
+ * source.read(batch) ─► decoder.decode() ─► mapper.push(signal, value, ts) ─► sinks.write(datapoints)
+ * ```
+ *
+ * @module
+ */
+import type { FrameBatch } from "../core/can/batch.ts";
+import { FRAME_OFF_TS, FRAME_RECORD_SIZE } from "../core/can/batch.ts";
+import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
+
+/** A source of CAN frames that writes them into a batch. */
+export interface FrameSource {
+  /** Fills `batch` (after `batch.clear()` by the caller); resolves with frames written, 0 if none yet, -1 at the end. */
+  read(batch: FrameBatch): Promise<number>;
+  close(): void | Promise<void>;
+}
+
+/** The decode stage (the WASM decoder): reads `batch`, writes (frame index, signal id, value) triples. */
+export interface DecodeStage {
+  readonly batch: FrameBatch;
+  /** Decodes `batch.count` frames; returns the number of decoded signal values. */
+  decode(): number;
+  readonly outFrame: Uint32Array;
+  readonly outSignal: Uint32Array;
+  readonly outValue: Float64Array;
+}
+
+/** Receives one mapped VSS datapoint. */
+export type EmitDatapoint = (path: string, value: number | string | boolean, tsSeconds: number) => void;
+
+/** The VSS mapping stage. */
+export interface MapStage {
+  push(signalId: number, value: number, tsSeconds: number, emit: EmitDatapoint): void;
+}
+
+/** The VSS path carrying the VIN. */
+export const VIN_PATH = "Vehicle.VehicleIdentification.VIN";
+
+/** Pipeline counters. */
+export interface PipelineStats {
+  frames: number;
+  batches: number;
+  signals: number;
+  datapoints: number;
+  startedAt: number;
+  /** Frames per second over the last completed second. */
+  frameRate: number;
+}
+
+/** Options of {@link Pipeline}. */
+export interface PipelineOptions {
+  source: FrameSource;
+  decoder: DecodeStage;
+  mapper: MapStage;
+  sinks: DatapointSink[];
+  /** Called when the VIN becomes known from the VIN signal. */
+  onVin?: (vin: string) => void;
+  /** Called once per batch with the mapped datapoints (before the sinks). */
+  onDatapoints?: (datapoints: readonly VissDatapoint[]) => void;
+}
+
+/** Runs frames from a source through decode and mapping into sinks. */
+export class Pipeline {
+  #o: PipelineOptions;
+  #stopped = false;
+  #pending: VissDatapoint[] = [];
+  #latest = new Map<string, { value: string; ts: string }>();
+  #lastTs = NaN;
+  #lastIso = "";
+  #vin?: string;
+  #rateWindowStart = Date.now();
+  #rateWindowFrames = 0;
+  readonly stats: PipelineStats = { frames: 0, batches: 0, signals: 0, datapoints: 0, startedAt: Date.now(), frameRate: 0 };
+  #emit: EmitDatapoint;
+
+  /** @param options see {@link PipelineOptions} */
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+    this.#emit = (path, value, ts) => {
+      if (ts !== this.#lastTs) {
+        this.#lastTs = ts;
+        this.#lastIso = new Date(ts * 1000).toISOString();
+      }
+      const dp = { path, value: String(value), ts: this.#lastIso };
+      this.#pending.push(dp);
+      const latest = this.#latest.get(path);
+      if (latest) {
+        latest.value = dp.value;
+        latest.ts = dp.ts;
+      } else this.#latest.set(path, { value: dp.value, ts: dp.ts });
+      if (path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
+        this.#vin = dp.value;
+        this.#o.onVin?.(dp.value);
+      }
+    };
+  }
+
+  /** The VIN seen on the bus, if any. */
+  get vin(): string | undefined {
+    return this.#vin;
+  }
+
+  /** Latest value per VSS path. */
+  latest(): ReadonlyMap<string, { value: string; ts: string }> {
+    return this.#latest;
+  }
+
+  /** Processes one batch; resolves false at the end of the source. */
+  async step(): Promise<boolean> {
+    const { source, decoder, mapper } = this.#o;
+    const batch = decoder.batch;
+    batch.clear();
+    const n = await source.read(batch);
+    if (n < 0) return false;
+    if (n === 0) return true;
+    batch.count = n;
+    this.stats.frames += n;
+    this.stats.batches++;
+    const count = decoder.decode();
+    this.stats.signals += count;
+    const { outFrame, outSignal, outValue } = decoder;
+    const view = batch.view;
+    const emit = this.#emit;
+    for (let i = 0; i < count; i++) {
+      const ts = view.getFloat64(outFrame[i] * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+      mapper.push(outSignal[i], outValue[i], ts, emit);
+    }
+    this.#deliver();
+    this.#rateWindowFrames += n;
+    const now = Date.now();
+    if (now - this.#rateWindowStart >= 1000) {
+      this.stats.frameRate = Math.round(this.#rateWindowFrames * 1000 / (now - this.#rateWindowStart));
+      this.#rateWindowStart = now;
+      this.#rateWindowFrames = 0;
+    }
+    return true;
+  }
+
+  /** Datapoints published from outside the bus (REST `/publish`, OBD): recorded and sent like mapped ones. */
+  inject(datapoints: readonly VissDatapoint[]): void {
+    for (const dp of datapoints) {
+      this.#pending.push(dp);
+      this.#latest.set(dp.path, { value: dp.value, ts: dp.ts });
+    }
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    if (this.#pending.length === 0) return;
+    const out = this.#pending;
+    this.#pending = [];
+    this.stats.datapoints += out.length;
+    this.#o.onDatapoints?.(out);
+    for (const sink of this.#o.sinks) sink.write(out);
+  }
+
+  /** Runs until the source ends or {@link stop} is called. */
+  async run(): Promise<void> {
+    while (!this.#stopped && await this.step()) {
+      // A source that returns 0 frames waits inside read(); yield so timers and the API get their turn.
+      if (this.stats.batches % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  /** Stops after the current batch. */
+  stop(): void {
+    this.#stopped = true;
+  }
+}
