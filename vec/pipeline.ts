@@ -74,7 +74,14 @@ export class Pipeline {
   #vin?: string;
   #rateWindowStart = Date.now();
   #rateWindowFrames = 0;
-  readonly stats: PipelineStats = { frames: 0, batches: 0, signals: 0, datapoints: 0, startedAt: Date.now(), frameRate: 0 };
+  readonly stats: PipelineStats = {
+    frames: 0,
+    batches: 0,
+    signals: 0,
+    datapoints: 0,
+    startedAt: Date.now(),
+    frameRate: 0,
+  };
   #emit: EmitDatapoint;
 
   /** @param options see {@link PipelineOptions} */

@@ -10,15 +10,9 @@
  */
 import type { Logger } from "../../core/log/mod.ts";
 import { silentLogger } from "../../core/log/mod.ts";
+import type { MessageQueue } from "../../core/queue/mod.ts";
+import { toVissData } from "../../core/viss/mod.ts";
 import type { VissDatapoint } from "./types.ts";
-
-/** The part of `core/queue`'s queue this sink uses. */
-export interface SinkQueue {
-  push(payload: Uint8Array | string, options?: { meta?: string }): unknown;
-  peek(limit: number): { id: number; payload: Uint8Array | string; meta?: string | null }[];
-  ack(ids: number[]): unknown;
-  stats(): { depth: number; bytes: number; dropped: number };
-}
 
 /** Adds signature headers to a request (the `core/security` envelope). */
 export type RequestSigner = (request: { method: string; path: string; body: Uint8Array }) =>
@@ -31,7 +25,8 @@ export interface CescSinkOptions {
   url: string;
   /** Request path (the original CESC listens on `/`). */
   path?: string;
-  queue: SinkQueue;
+  /** The on-disk queue batches wait in until the CESC acknowledges them. */
+  queue: MessageQueue;
   /** VIN; may be set later with {@link CescSink.setVin} (from the VIN signal). */
   vin?: string;
   batchMaxDatapoints?: number;
@@ -161,8 +156,8 @@ export class CescSink {
     const max = this.#opts.batchMaxDatapoints;
     for (let i = 0; i < this.#buffer.length; i += max) {
       const chunk = this.#buffer.slice(i, i + max);
-      const body = JSON.stringify({ vin: this.#vin, data: toArrayForm(chunk) });
-      this.#opts.queue.push(body, { meta: String(chunk.length) });
+      const body = JSON.stringify(toVissData(this.#vin, chunk));
+      this.#opts.queue.push(body, { meta: { datapoints: chunk.length } });
     }
     this.#buffer = [];
     if (this.#timer !== undefined) {
@@ -183,7 +178,7 @@ export class CescSink {
         continue;
       }
       this.#state = "sending";
-      const count = Number(item.meta ?? 0);
+      const count = Number(item.meta?.datapoints ?? 0);
       const body = typeof item.payload === "string" ? new TextEncoder().encode(item.payload) : item.payload;
       const outcome = await this.#send(body);
       if (outcome === "ok" || outcome === "rejected") {
@@ -291,17 +286,4 @@ export class CescSink {
     await this.#loop;
     this.#state = "closed";
   }
-}
-
-/** Groups datapoints per path into the VISSv2 array form `[{path, dp: [{value, ts}]}]`, keeping order. */
-export function toArrayForm(
-  datapoints: readonly VissDatapoint[],
-): { path: string; dp: { value: string; ts: string }[] }[] {
-  const byPath = new Map<string, { value: string; ts: string }[]>();
-  for (const { path, value, ts } of datapoints) {
-    let list = byPath.get(path);
-    if (!list) byPath.set(path, list = []);
-    list.push({ value, ts });
-  }
-  return [...byPath].map(([path, dp]) => ({ path, dp }));
 }

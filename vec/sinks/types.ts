@@ -2,13 +2,10 @@
  * What every VEC sink accepts.
  * @module
  */
+import type { Datapoint } from "../../core/viss/mod.ts";
 
 /** One VSS datapoint in VISSv2 form: the value as a string, the time as ISO 8601 UTC. */
-export interface VissDatapoint {
-  path: string;
-  value: string;
-  ts: string;
-}
+export type VissDatapoint = Datapoint;
 
 /** A destination of mapped datapoints (CESC push, MQTT, memory). */
 export interface DatapointSink {
