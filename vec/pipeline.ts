@@ -24,17 +24,21 @@ export interface DecodeStage {
   readonly batch: FrameBatch;
   /** Decodes `batch.count` frames; returns the number of decoded signal values. */
   decode(): number;
-  readonly outFrame: Uint32Array;
-  readonly outSignal: Uint32Array;
-  readonly outValue: Float64Array;
+  /** Per output value: index of the frame record. */
+  readonly frameIndex: Uint32Array;
+  /** Per output value: global signal id. */
+  readonly signalId: Uint32Array;
+  /** Per output value: physical value. */
+  readonly value: Float64Array;
 }
 
 /** Receives one mapped VSS datapoint. */
 export type EmitDatapoint = (path: string, value: number | string | boolean, tsSeconds: number) => void;
 
-/** The VSS mapping stage. */
+/** The VSS mapping stage (`core/vss`'s mapper): `push` returns how many datapoints it wrote into `out`. */
 export interface MapStage {
-  push(signalId: number, value: number, tsSeconds: number, emit: EmitDatapoint): void;
+  push(signalId: number, value: number, tsSeconds: number): number;
+  readonly out: readonly { readonly path: string; readonly value: number | string | boolean; readonly ts: number }[];
 }
 
 /** The VSS path carrying the VIN. */
@@ -124,17 +128,21 @@ export class Pipeline {
     const n = await source.read(batch);
     if (n < 0) return false;
     if (n === 0) return true;
-    batch.count = n;
     this.stats.frames += n;
     this.stats.batches++;
     const count = decoder.decode();
     this.stats.signals += count;
-    const { outFrame, outSignal, outValue } = decoder;
+    const { frameIndex, signalId, value } = decoder;
     const view = batch.view;
     const emit = this.#emit;
+    const out = mapper.out;
     for (let i = 0; i < count; i++) {
-      const ts = view.getFloat64(outFrame[i] * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
-      mapper.push(outSignal[i], outValue[i], ts, emit);
+      const ts = view.getFloat64(frameIndex[i] * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+      const k = mapper.push(signalId[i], value[i], ts);
+      for (let j = 0; j < k; j++) {
+        const dp = out[j];
+        emit(dp.path, dp.value, dp.ts);
+      }
     }
     this.#deliver();
     this.#rateWindowFrames += n;
