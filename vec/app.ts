@@ -19,6 +19,7 @@ import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 import { CandumpSource, filtersForIds, SocketCanReader } from "./sources/mod.ts";
+import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
 
 /** What a finished run reports. */
 export interface VecSummary {
@@ -64,25 +65,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
 
-  const dbc = parseDbc(await readText(config.can.dbc, "dbc"), { filename: config.can.dbc });
-  const plan = compileDecodePlan(dbc);
-  const decoder = await createWasmDecoder(plan, { maxFrames: config.can.batch_frames });
-  const catalog = loadVssCatalog(config.can.catalog);
-  const mapper = compileVssMapping(config.can.mapping, {
-    catalog,
-    signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
-    source: config.can.mapping,
-  });
-  for (const w of mapper.warnings) log.warn("mapping", { warning: w });
-  log.info("decode plan ready", {
-    dbc: config.can.dbc,
-    messages: plan.messageCount,
-    signals: plan.signalCount,
-    mapped_paths: mapper.dbc2vss.length,
-  });
-
-  const source = await openSource(config, mapper.mappedSignalIds.map((id) => plan.signalMessage[id]), plan);
+  const can = config.source === "can" ? await setUpCan(config, log) : undefined;
+  const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
   const sinks: DatapointSink[] = [...(options.sinks ?? [])];
   const queues: DiskQueue[] = [];
   const queueOptions = {
@@ -115,9 +99,9 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   }
 
   const pipeline = new Pipeline({
-    source,
-    decoder,
-    mapper,
+    source: can?.source,
+    decoder: can?.decoder,
+    mapper: can?.mapper,
     sinks,
     onVin: (vin) => {
       if (config.vin) return;
@@ -134,7 +118,11 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     const app = createVecApi({
       health: () => ({
         status: "ok",
-        source: config.can.interface ? { interface: config.can.interface } : { replay: config.can.log },
+        source: viss
+          ? { viss: viss.url, ...viss.source.stats() }
+          : config.can.interface
+          ? { interface: config.can.interface }
+          : { replay: config.can.log },
         vin: config.vin ?? pipeline.vin ?? null,
         uptime_s: Math.round((Date.now() - pipeline.stats.startedAt) / 1000),
         message_rate: pipeline.stats.frameRate,
@@ -149,7 +137,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       config: () => redactConfig(config),
       signals: () => Object.fromEntries(pipeline.latest()),
       metrics: () => "",
-      isKnownPath: (path) => catalog.get(path) !== undefined,
+      isKnownPath: (path) => (can ?? viss)!.catalog.get(path) !== undefined,
     });
     // prom-client renders asynchronously; serve /metrics here and everything else from the Hono app.
     const handler = async (req: Request) => {
@@ -164,11 +152,22 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     log.info("REST API listening", { url: apiUrl });
   }
 
+  if (viss) {
+    viss.source.onData = (dps) => pipeline.inject(dps);
+    viss.source.onVin = (vin) => {
+      if (config.vin) return;
+      log.info("VIN from the VISSv2 server", { vin });
+      for (const sink of sinks) sink.setVin?.(vin);
+    };
+    viss.source.start();
+  }
+
   const done = (async (): Promise<VecSummary> => {
     try {
       await pipeline.run();
     } finally {
-      await source.close();
+      await can?.source.close();
+      await viss?.source.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
       await server?.shutdown();
@@ -191,9 +190,53 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     sinks,
     stop() {
       pipeline.stop();
-      source.close();
+      can?.source.close();
     },
   };
+}
+
+async function setUpCan(config: VecConfig, log: Logger) {
+  const dbc = parseDbc(await readText(config.can.dbc, "dbc"), { filename: config.can.dbc });
+  const plan = compileDecodePlan(dbc);
+  const decoder = await createWasmDecoder(plan, { maxFrames: config.can.batch_frames });
+  const catalog = loadVssCatalog(config.can.catalog);
+  const mapper = compileVssMapping(config.can.mapping, {
+    catalog,
+    signals: plan.signalNames,
+    choices: plan.signalDefs.map((s) => s.choices),
+    source: config.can.mapping,
+  });
+  for (const w of mapper.warnings) log.warn("mapping", { warning: w });
+  log.info("decode plan ready", {
+    dbc: config.can.dbc,
+    messages: plan.messageCount,
+    signals: plan.signalCount,
+    mapped_paths: mapper.dbc2vss.length,
+  });
+
+  const source = await openSource(config, mapper.mappedSignalIds.map((id) => plan.signalMessage[id]), plan);
+  return { source, decoder, mapper, catalog };
+}
+
+async function setUpViss(config: VecConfig, log: Logger) {
+  const requests = parseVissRequests(await readText(config.viss.requests, "requests"), {
+    source: config.viss.requests,
+  });
+  const url = vissUrl(config.viss.url);
+  const catalog = loadVssCatalog(config.can.catalog);
+  // onData/onVin are attached once the pipeline exists.
+  const source = new VissSource({
+    url,
+    requests,
+    vin: config.vin,
+    vinRetryMs: config.viss.vin_retry_ms,
+    reconnectMinMs: config.viss.reconnect_min_ms,
+    reconnectMaxMs: config.viss.reconnect_max_ms,
+    onData: () => {},
+    logger: log.child({ source: "viss" }),
+  });
+  log.info("VISSv2 source", { url, requests: requests.length });
+  return { source, url, catalog };
 }
 
 async function openSource(

@@ -46,6 +46,17 @@ const canSchema = z.strictObject({
   batch_frames: z.number().int().min(1).max(65536).default(1024),
 });
 
+const vissSchema = z.strictObject({
+  /** VISSv2 server: `ws://host:port`, `wss://…`, or a host (then `ws://host:8081`, as the original `-w`). */
+  url: z.string().min(1).default("ws://127.0.0.1:8081"),
+  /** Request file in the original format (`{"request": [...]}`). */
+  requests: z.string().min(1).default("./vecRequests.json"),
+  /** Wait between VIN gets while the server has no VIN (ms). */
+  vin_retry_ms: z.number().int().min(10).default(10_000),
+  reconnect_min_ms: z.number().int().min(1).default(500),
+  reconnect_max_ms: z.number().int().min(1).default(30_000),
+});
+
 const tlsSchema = z.strictObject({
   cert_path: z.string().min(1).optional(),
   key_path: z.string().min(1).optional(),
@@ -108,7 +119,10 @@ export const vecConfigSchema = z.strictObject({
   // Additions.
   /** Vehicle identification number; otherwise taken from `Vehicle.VehicleIdentification.VIN`. */
   vin: z.string().min(1).max(64).optional(),
+  /** Where data comes from: the CAN bus (SocketCAN or a candump replay) or a VISSv2 server over WebSocket. */
+  source: z.enum(["can", "viss"]).default("can"),
   can: canSchema.prefault({}),
+  viss: vissSchema.prefault({}),
   cesc: cescSchema.prefault({}),
   /** MQTT publisher settings (see `vec/sinks/mqtt.ts`); the ESP keys above give endpoint and certificates. */
   mqtt: z.record(z.string(), z.unknown()).default({}),

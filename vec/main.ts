@@ -14,14 +14,18 @@ const HELP = `vec — the vehicle edge client: CAN frames in, VSS datapoints out
 Usage: deno task vec [options]
 
 Source (one of):
+      --source can|viss  CAN bus (default) or a VISSv2 server over WebSocket (the original VEC)
       --interface IF     read SocketCAN interface IF (e.g. can0; needs CAP_NET_RAW)
       --replay FILE      replay a candump log (candump -L format)
       --speed N          replay speed: 1 real time (default), N times faster, 0 as fast as possible
       --loop             replay the log again and again
+  -w, --vissv2Url URL    VISSv2 server (--source viss): ws://host:port, wss://…, or a host (ws://host:8081)
+      --requests FILE    VISSv2 subscribe requests (default ./vecRequests.json, the original's format)
 
 Destinations and settings:
   -c, --config FILE      config.json (default ./config.json; the ESP gateway's keys plus sections)
-  -u, --cecUrl URL       CESC base URL, e.g. http://127.0.0.1:8000 (overrides cesc.url)
+  -u, --cecUrl URL       CESC base URL, e.g. http://127.0.0.1:8000, or a host (then http://host:8000, as the
+                         original); overrides cesc.url
       --vin VIN          vehicle identification number (otherwise from the VIN signal)
       --dbc FILE         DBC file (default: the bundled Model3CAN.dbc)
       --mapping FILE     Kuksa vss_dbc.json mapping (default: the bundled VSS 4.0 mapping)
@@ -54,6 +58,9 @@ async function main(args: string[]): Promise<void> {
         config: { type: "string", short: "c" },
         cecUrl: { type: "string", short: "u" },
         interface: { type: "string" },
+        source: { type: "string" },
+        vissv2Url: { type: "string", short: "w" },
+        requests: { type: "string" },
         replay: { type: "string" },
         speed: { type: "string" },
         loop: { type: "boolean" },
@@ -86,14 +93,22 @@ async function main(args: string[]): Promise<void> {
   };
   const speed = num("speed", v.speed, 0, 1e6);
   const port = num("port", v.port, 0, 65535);
-  if (v.cecUrl !== undefined && !/^https?:\/\/[^/]/.test(v.cecUrl)) {
-    fail(`--cecUrl must be an http:// or https:// URL, got "${v.cecUrl}"`, 2);
+  let cecUrl = v.cecUrl;
+  if (cecUrl !== undefined && !/^https?:\/\/[^/]/.test(cecUrl)) {
+    if (/^[a-z]+:\/\//i.test(cecUrl) || !/^[\w.\-\[\]:]+$/.test(cecUrl)) {
+      fail(`--cecUrl must be an http(s):// URL or a host name, got "${cecUrl}"`, 2);
+    }
+    cecUrl = `http://${cecUrl}:8000`;
   }
+  if (v.source !== undefined && v.source !== "can" && v.source !== "viss") fail("--source must be can or viss", 2);
 
   const logger = createLogger("vec", { level, dir: v.logfile });
   try {
     const config = await loadVecConfig(v.config ?? "./config.json", { required: v.config !== undefined });
-    if (v.cecUrl) config.cesc.url = v.cecUrl;
+    if (cecUrl) config.cesc.url = cecUrl;
+    if (v.source) config.source = v.source as "can" | "viss";
+    if (v.vissv2Url) config.viss.url = v.vissv2Url;
+    if (v.requests) config.viss.requests = v.requests;
     if (v.interface) [config.can.interface, config.can.log] = [v.interface, undefined];
     if (v.replay) [config.can.log, config.can.interface] = [v.replay, undefined];
     if (speed !== undefined) config.can.speed = speed;
@@ -104,7 +119,7 @@ async function main(args: string[]): Promise<void> {
     if (port !== undefined) config.api.port = port;
     if (v["no-api"]) config.api.enabled = false;
     if (v.state) config.queue.dir = v.state;
-    if (!config.can.interface && !config.can.log) {
+    if (config.source === "can" && !config.can.interface && !config.can.log) {
       fail("no CAN source: give --interface IF or --replay FILE (or can.interface / can.log in the config)", 2);
     }
 

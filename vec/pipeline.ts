@@ -57,9 +57,10 @@ export interface PipelineStats {
 
 /** Options of {@link Pipeline}. */
 export interface PipelineOptions {
-  source: FrameSource;
-  decoder: DecodeStage;
-  mapper: MapStage;
+  /** The CAN path; without it the pipeline only carries injected datapoints (e.g. from a VISSv2 source). */
+  source?: FrameSource;
+  decoder?: DecodeStage;
+  mapper?: MapStage;
   sinks: DatapointSink[];
   /** Called when the VIN becomes known from the VIN signal. */
   onVin?: (vin: string) => void;
@@ -76,6 +77,7 @@ export class Pipeline {
   #lastTs = NaN;
   #lastIso = "";
   #vin?: string;
+  #onStop?: () => void;
   #rateWindowStart = Date.now();
   #rateWindowFrames = 0;
   readonly stats: PipelineStats = {
@@ -123,6 +125,7 @@ export class Pipeline {
   /** Processes one batch; resolves false at the end of the source. */
   async step(): Promise<boolean> {
     const { source, decoder, mapper } = this.#o;
+    if (!source || !decoder || !mapper) return false;
     const batch = decoder.batch;
     batch.clear();
     const n = await source.read(batch);
@@ -160,6 +163,10 @@ export class Pipeline {
     for (const dp of datapoints) {
       this.#pending.push(dp);
       this.#latest.set(dp.path, { value: dp.value, ts: dp.ts });
+      if (dp.path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
+        this.#vin = dp.value;
+        this.#o.onVin?.(dp.value);
+      }
     }
     this.#deliver();
   }
@@ -175,6 +182,10 @@ export class Pipeline {
 
   /** Runs until the source ends or {@link stop} is called. */
   async run(): Promise<void> {
+    if (!this.#o.source) {
+      if (!this.#stopped) await new Promise<void>((resolve) => (this.#onStop = resolve));
+      return;
+    }
     while (!this.#stopped && await this.step()) {
       // A source that returns 0 frames waits inside read(); yield so timers and the API get their turn.
       if (this.stats.batches % 64 === 0) await new Promise((r) => setTimeout(r, 0));
@@ -184,5 +195,6 @@ export class Pipeline {
   /** Stops after the current batch. */
   stop(): void {
     this.#stopped = true;
+    this.#onStop?.();
   }
 }
