@@ -4,6 +4,8 @@
  * - {@link CanFrame}, {@link MessageDef}, {@link SignalDef}, {@link DbcDatabase}: the data model (`types.ts`).
  * - {@link FrameBatch}: fixed 80-byte frame records, the layout frames cross into the WASM decoder in (`batch.ts`).
  * - {@link parseDbc} / {@link loadDbc}: DBC text → {@link DbcDatabase} (`dbc.ts`).
+ * - {@link decodeReference} / {@link encodeReference}: the bit-by-bit reference codec, test oracle of the WASM decoder
+ *   (`reference.ts`).
  *
  * @example
  * ```ts
@@ -16,3 +18,4 @@
 export * from "./types.ts";
 export * from "./batch.ts";
 export * from "./dbc.ts";
+export * from "./reference.ts";
