@@ -1,17 +1,23 @@
 /**
- * CAN frames, the frame-batch record layout, and the DBC decode-plan compiler that
- * feeds the WASM decoder (`wasm/mod.ts` `createWasmDecoder`).
+ * CAN frames, candump logs, DBC databases and the reference decoder.
+ *
+ * - {@link CanFrame}, {@link MessageDef}, {@link SignalDef}, {@link DbcDatabase}: the data model (`types.ts`).
+ * - {@link FrameBatch}: fixed 80-byte frame records, the layout frames cross into the WASM decoder in (`batch.ts`).
+ * - {@link parseDbc} / {@link loadDbc}: DBC text → {@link DbcDatabase} (`dbc.ts`).
+ * - {@link compileDecodePlan}: DBC → flat typed-array decode plan that the WASM decoder
+ *   (`wasm/mod.ts` `createWasmDecoder`) loads into its memory (`plan.ts`).
  *
  * @example
  * ```ts
- * import { compileDecodePlan, lookupMessage, messageKey } from "./mod.ts";
- * declare const db: import("./mod.ts").DbcDatabase;
+ * import { compileDecodePlan, lookupMessage, messageKey, parseDbc } from "./mod.ts";
+ * const db = parseDbc('BO_ 291 Msg: 8 ECU\n SG_ Sig : 0|8@1+ (0.5,0) [0|127.5] "km/h" Vector__XXX\n');
+ * console.log(db.messages[0].name, db.messages[0].signals[0].name); // Msg Sig
  * const plan = compileDecodePlan(db);
- * const m = lookupMessage(plan, messageKey(0x123, false));
- * if (m >= 0) console.log(plan.messageNames[m]);
+ * console.log(plan.messageNames[lookupMessage(plan, messageKey(291, false))]); // Msg
  * ```
  * @module
  */
 export * from "./types.ts";
 export * from "./batch.ts";
+export * from "./dbc.ts";
 export * from "./plan.ts";
