@@ -88,7 +88,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         timeoutMs: config.cesc.timeout_ms,
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
-        logger: log.child({ sink: "cesc" }),
+        logger: log.child("cesc"),
       }),
     );
   }
@@ -233,7 +233,7 @@ async function setUpViss(config: VecConfig, log: Logger) {
     reconnectMinMs: config.viss.reconnect_min_ms,
     reconnectMaxMs: config.viss.reconnect_max_ms,
     onData: () => {},
-    logger: log.child({ source: "viss" }),
+    logger: log.child("viss"),
   });
   log.info("VISSv2 source", { url, requests: requests.length });
   return { source, url, catalog };

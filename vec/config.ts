@@ -18,7 +18,7 @@ const assets = new URL("../assets/", import.meta.url);
 const assetPath = (name: string) => decodeURIComponent(new URL(name, assets).pathname);
 
 /** Default DBC shipped with the project (Tesla Model 3, from Kuksa). */
-export const DEFAULT_DBC = assetPath("Model3CAN.dbc");
+export const DEFAULT_DBC = assetPath("dbc/Model3CAN.dbc");
 /** Default Kuksa `vss_dbc.json` mapping (VSS 4.0). */
 export const DEFAULT_MAPPING = assetPath("vss/vss_dbc_4.0.json");
 /** Default VSS catalog (VSS 4.0). */
