@@ -123,7 +123,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
           : config.can.interface
           ? { interface: config.can.interface }
           : { replay: config.can.log },
-        vin: config.vin ?? pipeline.vin ?? null,
+        vin: config.vin ?? pipeline.vin ?? viss?.source.vin ?? null,
         uptime_s: Math.round((Date.now() - pipeline.stats.startedAt) / 1000),
         message_rate: pipeline.stats.frameRate,
         frames: pipeline.stats.frames,

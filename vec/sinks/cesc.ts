@@ -275,7 +275,7 @@ export class CescSink {
     this.#flush();
     if (options.drainMs && this.#loop) {
       const deadline = Date.now() + options.drainMs;
-      while (this.#opts.queue.stats().depth > 0 && Date.now() < deadline && this.#state !== "backoff") {
+      while (this.#opts.queue.stats().depth > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 10));
       }
     }
