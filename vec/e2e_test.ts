@@ -100,7 +100,13 @@ Deno.test("e2e: the CESC is down for a while, then up: every datapoint arrives o
     parseVecConfig({
       vin: "E2EVIN0000000002",
       can: { log: `${dir}/drive.log`, speed: 0 },
-      cesc: { url: `http://127.0.0.1:${port}`, batch_max_datapoints: 5, batch_max_ms: 20, retry_min_ms: 20, retry_max_ms: 60 },
+      cesc: {
+        url: `http://127.0.0.1:${port}`,
+        batch_max_datapoints: 5,
+        batch_max_ms: 20,
+        retry_min_ms: 20,
+        retry_max_ms: 60,
+      },
       queue: { dir: `${dir}/state` },
       api: { enabled: false },
     }),

@@ -37,6 +37,8 @@ export type EmitDatapoint = (path: string, value: number | string | boolean, tsS
 
 /** The VSS mapping stage (`core/vss`'s mapper): `push` returns how many datapoints it wrote into `out`. */
 export interface MapStage {
+  /** Ids of the signals that have a mapping; values of other signals are skipped before `push`. */
+  readonly mappedSignalIds?: readonly number[];
   push(signalId: number, value: number, tsSeconds: number): number;
   readonly out: readonly { readonly path: string; readonly value: number | string | boolean; readonly ts: number }[];
 }
@@ -89,10 +91,17 @@ export class Pipeline {
     frameRate: 0,
   };
   #emit: EmitDatapoint;
+  /** 1 for signal ids with a mapping (when the mapper says which). */
+  #mapped?: Uint8Array;
 
   /** @param options see {@link PipelineOptions} */
   constructor(options: PipelineOptions) {
     this.#o = options;
+    const ids = options.mapper?.mappedSignalIds;
+    if (ids) {
+      this.#mapped = new Uint8Array(Math.max(0, ...ids) + 1);
+      for (const id of ids) this.#mapped[id] = 1;
+    }
     this.#emit = (path, value, ts) => {
       if (ts !== this.#lastTs) {
         this.#lastTs = ts;
@@ -139,7 +148,9 @@ export class Pipeline {
     const view = batch.view;
     const emit = this.#emit;
     const out = mapper.out;
+    const mapped = this.#mapped;
     for (let i = 0; i < count; i++) {
+      if (mapped && mapped[signalId[i]] !== 1) continue;
       const ts = view.getFloat64(frameIndex[i] * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
       const k = mapper.push(signalId[i], value[i], ts);
       for (let j = 0; j < k; j++) {
