@@ -49,7 +49,7 @@ function ovdsRows(db: string, vin: string, path: string): [string, string][] {
   }
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -95,7 +95,7 @@ Deno.test("e2e: the CESC is down for a while, then up: every datapoint arrives o
   const dir = await Deno.makeTempDir();
   const { text, speeds } = driveLog();
   await Deno.writeTextFile(`${dir}/drive.log`, text);
-  const port = await freePort();
+  const port = freePort();
   const vec = await startVec(
     parseVecConfig({
       vin: "E2EVIN0000000002",
