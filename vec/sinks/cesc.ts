@@ -75,6 +75,8 @@ export class CescSink {
   #closed = false;
   #state: CescSinkStats["state"] = "idle";
   #abort = new AbortController();
+  /** Queue counters at close (the queue may be closed by its owner afterwards). */
+  #finalQueueStats?: { depth: number; bytes: number; dropped: number };
   #log: Logger;
   #random: () => number;
   #endpoint: string;
@@ -250,7 +252,7 @@ export class CescSink {
 
   /** Counters and state for `/health` and `/metrics`. */
   stats(): CescSinkStats {
-    const q = this.#opts.queue.stats();
+    const q = this.#finalQueueStats ?? this.#opts.queue.stats();
     return {
       state: this.#state,
       buffered: this.#buffer.length,
@@ -285,5 +287,6 @@ export class CescSink {
     this.#wake?.();
     await this.#loop;
     this.#state = "closed";
+    this.#finalQueueStats = this.#opts.queue.stats();
   }
 }
