@@ -248,6 +248,15 @@ Deno.test("parseDbc: multi-line CM_ with escaped quotes, comments, BU_ on severa
   assert.equal(db.messages[0].extended, true);
 });
 
+Deno.test("parseDbc: NS_ list indented or not, up to the first statement", () => {
+  for (const ns of ["NS_ :\n\tCM_\n\tBA_DEF_\n", "NS_ :\nCM_\nBA_DEF_\nSG_MUL_VAL_\n", "NS_ : CM_ BA_DEF_\n"]) {
+    const db = parseDbc(`VERSION "v"\n${ns}CM_ "net";\nBU_: A\nBO_ 1 M: 1 A\n`);
+    assert.equal(db.comment, "net");
+    assert.deepEqual(db.nodes, ["A"]);
+    assert.equal(db.messages.length, 1);
+  }
+});
+
 function parseError(text: string): ParseError {
   try {
     parseDbc(text, { filename: "bad.dbc" });
