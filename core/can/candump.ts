@@ -8,7 +8,8 @@
  * - remote request: `123#R`, or `123#R5` with the requested length;
  * - error frame: `20000080#0000000000000000` (8 digits with `CAN_ERR_FLAG` 0x20000000 set; the rest are the error
  *   class bits, kept in `id`).
- * Data bytes may be separated by `.` (`123#DE.AD.BE.EF`), as can-utils accepts. Empty lines are ignored.
+ * Data bytes may be separated by `.` (`123#DE.AD.BE.EF`), as can-utils accepts; can-utils' raw-DLC suffix on 8-byte
+ * classic frames (`123#1122334455667788_C`) is accepted and dropped. Empty lines are ignored.
  *
  * Reading never holds the whole file: {@link readCandump} yields {@link CanFrame} objects;
  * {@link readCandumpBatches} parses the bytes straight into a {@link FrameBatch} with no per-frame allocation (the
@@ -172,6 +173,10 @@ export function parseCandumpLine(line: string, options: ParseCandumpLineOptions 
     while (i < n && !isBlank(line[i])) {
       if (line[i] === "." && bytes.length > 0) {
         i++;
+        continue;
+      }
+      if (line[i] === "_" && !frame.fd && bytes.length === 8 && hexValue(line.charCodeAt(i + 1)) > 8) {
+        i += 2; // can-utils `_<dlc>` suffix: a classic DLC 9-F (still 8 bytes); not kept
         continue;
       }
       const hi = hexValue(line.charCodeAt(i));
@@ -462,6 +467,10 @@ export class CandumpBatchParser {
       while (i < end && buf[i] !== 32 && buf[i] !== 9 && buf[i] !== 13) {
         if (buf[i] === 46 && len > 0) { // .
           i++;
+          continue;
+        }
+        if (buf[i] === 95 && max === 8 && len === 8 && i + 1 < end && hexValue(buf[i + 1]) > 8) { // _<dlc>
+          i += 2;
           continue;
         }
         const hi = hexValue(buf[i]);

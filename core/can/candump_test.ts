@@ -55,6 +55,15 @@ Deno.test("parseCandumpLine: classic, extended, FD, RTR and error frames", () =>
   const err = parseCandumpLine("(1.000000) can0 20000080#0000000000000000");
   assert.deepEqual([err.error, err.extended, err.id, err.data.length], [true, false, 0x80, 8]);
   assert.deepEqual(parseCandumpLine("  (1.000000)\tcan0  7FF#01.02.03 \r").data, Uint8Array.of(1, 2, 3));
+  assert.deepEqual(
+    parseCandumpLine("(1.000000) can0 123#0102030405060708_C").data,
+    Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+  );
+  assert.throws(() => parseCandumpLine("(1.000000) can0 123#01020304050607_C"), ParseError);
+  const b = new FrameBatch(1);
+  const p = new CandumpBatchParser(b);
+  p.feed(new TextEncoder().encode("(1.000000) can0 123#0102030405060708_F\n"));
+  assert.deepEqual([b.count, p.slowLines, b.get(0).data.length], [1, 0, 8]);
 });
 
 Deno.test("parseCandumpLine: malformed lines name line and column", () => {
