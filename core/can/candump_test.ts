@@ -249,6 +249,22 @@ Deno.test("CandumpWriter: writes a file that reads back identically", async () =
   }
 });
 
+Deno.test("CandumpWriter.writeBatch formats records exactly like formatCandumpLine", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(frameArb, { maxLength: 40 }), async (frames) => {
+      const chunks: Uint8Array[] = [];
+      const w = new CandumpWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
+      const b = new FrameBatch(Math.max(1, frames.length));
+      for (const f of frames) b.push(f);
+      await w.writeBatch(b);
+      await w.close();
+      const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+      assert.equal(text, frames.map((f) => formatCandumpLine(f) + "\n").join(""));
+    }),
+    { numRuns: 200 },
+  );
+});
+
 Deno.test("FrameBatch records from the fast path match FrameBatch.push of the parsed frame", async () => {
   const text = await Deno.readTextFile(sample);
   const a = new FrameBatch(16);
