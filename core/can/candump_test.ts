@@ -147,6 +147,46 @@ Deno.test("candump property: format → parse (string and batch paths) gives the
   );
 });
 
+Deno.test("candump property: byte fast path and string parser agree on mutated lines", () => {
+  const alphabet = fc.constantFrom(..."0123456789abcdefABCDEF#R.()_ \t\rxX-");
+  const mutated = fc.tuple(frameArb, fc.array(fc.tuple(fc.nat(), fc.nat(3), alphabet), { maxLength: 3 })).map(
+    ([f, edits]) => {
+      let line = formatCandumpLine(f);
+      for (const [at, op, ch] of edits) {
+        const k = at % (line.length + 1);
+        if (op === 0) line = line.slice(0, k) + ch + line.slice(k); // insert
+        else if (op === 1) line = line.slice(0, k) + line.slice(k + 1); // delete
+        else line = line.slice(0, k) + ch + line.slice(k + 1); // replace
+      }
+      return line;
+    },
+  );
+  fc.assert(
+    fc.property(mutated, (line) => {
+      if (line.trim() === "") return; // blank lines are skipped, not errors, on the byte path
+      let expected: CanFrame | ParseError;
+      try {
+        expected = parseCandumpLine(line, { lineNumber: 1 });
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+        expected = e;
+      }
+      const b = new FrameBatch(1);
+      const errors: ParseError[] = [];
+      const p = new CandumpBatchParser(b, { lenient: true, onSkip: (e) => errors.push(e) });
+      p.feed(new TextEncoder().encode(line + "\n"));
+      if (expected instanceof ParseError) {
+        assert.equal(b.count, 0, line);
+        assert.equal(errors[0]?.message, expected.message);
+      } else {
+        assert.equal(b.count, 1, line);
+        assert.deepEqual(b.get(0), expected, line);
+      }
+    }),
+    { numRuns: 5000 },
+  );
+});
+
 Deno.test("readCandumpBatches: fills the batch record by record across tiny chunks and batch boundaries", async () => {
   const text = await Deno.readTextFile(sample);
   const expected = text.trimEnd().split("\n").map((l) => parseCandumpLine(l));
