@@ -288,6 +288,20 @@ Deno.test("parseDbc: malformed input gives ParseError with file, line and column
   assert.match(e.message, /unknown keyword 'GARBAGE'/);
 });
 
+Deno.test("parseDbc: error positions match cantools' for its parse-error examples", () => {
+  const cases: [string, number, number][] = [
+    ["abc", 1, 1],
+    ['VERSION "1.0"\nBO_ dssd\n', 2, 5],
+    ['VERSION "1.0"\ndd\n', 2, 1],
+    ['VERSION "1.0"\nBO_ 546 EMV_Stati 8 EMV_Statusmeldungen\n', 2, 19],
+    ['CM_ BO_ "Foo.";', 1, 9],
+  ];
+  for (const [text, line, column] of cases) {
+    const e = parseError(text);
+    assert.deepEqual([e.line, e.column], [line, column], text);
+  }
+});
+
 Deno.test("parseDbc property: random input never throws anything but ParseError", () => {
   const keywordish = fc.constantFrom(
     "BO_ ",
