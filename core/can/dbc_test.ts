@@ -257,6 +257,20 @@ Deno.test("parseDbc: NS_ list indented or not, up to the first statement", () =>
   }
 });
 
+Deno.test("loadDbc: CP1252/Latin-1 files decode; errors name the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/latin1.dbc`;
+    const head = new TextEncoder().encode('BO_ 1 M: 8 A\nCM_ BO_ 1 "Temp');
+    await Deno.writeFile(path, new Uint8Array([...head, 0xe9, ...new TextEncoder().encode('rature";\n')]));
+    assert.equal((await loadDbc(path)).messages[0].comment, "Temp\u00e9rature");
+    await Deno.writeTextFile(path, "BO_ 1 M: x A\n");
+    await assert.rejects(() => loadDbc(path), (e: unknown) => e instanceof ParseError && e.path === `${path}:1:10`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 function parseError(text: string): ParseError {
   try {
     parseDbc(text, { filename: "bad.dbc" });
