@@ -86,7 +86,8 @@ async function denoRuntime(arch: Arch, lock: { packages: Record<string, { versio
     return bin;
   } catch { /* fetch below */ }
   await Deno.mkdir(cache, { recursive: true });
-  const file = (await run(["npm", "pack", "--silent", `${name}@${entry.version}`], { cwd: cache })).trim().split("\n").at(-1)!;
+  const file = (await run(["npm", "pack", "--silent", `${name}@${entry.version}`], { cwd: cache })).trim().split("\n")
+    .at(-1)!;
   const [algo, expected] = entry.integrity.split("-", 2);
   const actual = createHash(algo).update(await Deno.readFile(`${cache}/${file}`)).digest("base64");
   if (actual !== expected) throw new Error(`${file}: ${algo} does not match package-lock.json`);
@@ -108,7 +109,11 @@ async function main(args: string[]) {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: { arch: { type: "string", default: "arm64" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      arch: { type: "string", default: "arm64" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) return console.log(HELP);
   const arch = values.arch as Arch;
@@ -143,7 +148,12 @@ async function main(args: string[]) {
   }
   await Deno.copyFile(await denoRuntime(arch, lock), `${stage}/deno`);
   await Deno.chmod(`${stage}/deno`, 0o755);
-  for (const [bin, entry] of [["vec", "vec/main.ts"], ["cesc", "cesc/main.ts"], ["decode", "tools/decode.ts"], ["demo", "tools/demo.ts"]]) {
+  for (
+    const [bin, entry] of [["vec", "vec/main.ts"], ["cesc", "cesc/main.ts"], ["decode", "tools/decode.ts"], [
+      "demo",
+      "tools/demo.ts",
+    ]]
+  ) {
     await Deno.writeTextFile(`${stage}/bin/${bin}`, launcher(entry));
     await Deno.chmod(`${stage}/bin/${bin}`, 0o755);
   }
