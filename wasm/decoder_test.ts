@@ -6,6 +6,7 @@ import {
   compileDecodePlan,
   type DbcDatabase,
   type MessageDef,
+  MSG_STRIDE,
   type SignalDef,
 } from "../core/can/mod.ts";
 import { createWasmDecoder, type WasmDecoder } from "./mod.ts";
@@ -190,7 +191,7 @@ Deno.test("wasm decoder: known values, both byte orders, signed, float, extended
   assert.equal(v.get("s8")!.value, 0);
   assert.equal(v.get("f32")!.value, -1);
   assert.equal(wasmValues(d, n, 1).get("all")!.raw, 0xff07060504030201n);
-  assert.equal(d.plan.messages[8] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
+  assert.equal(d.plan.messages[MSG_STRIDE] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
 });
 
 Deno.test("wasm decoder: simple multiplexing decodes only the active signals", async () => {
