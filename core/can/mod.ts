@@ -4,6 +4,8 @@
  * - {@link CanFrame}, {@link MessageDef}, {@link SignalDef}, {@link DbcDatabase}: the data model (`types.ts`).
  * - {@link FrameBatch}: fixed 80-byte frame records, the layout frames cross into the WASM decoder in (`batch.ts`).
  * - {@link parseDbc} / {@link loadDbc}: DBC text → {@link DbcDatabase} (`dbc.ts`).
+ * - {@link decodeReference} / {@link encodeReference}: the bit-by-bit reference codec, test oracle of the WASM decoder
+ *   (`reference.ts`).
  * - {@link compileDecodePlan}: DBC → flat typed-array decode plan that the WASM decoder
  *   (`wasm/mod.ts` `createWasmDecoder`) loads into its memory (`plan.ts`).
  *
@@ -20,4 +22,5 @@
 export * from "./types.ts";
 export * from "./batch.ts";
 export * from "./dbc.ts";
+export * from "./reference.ts";
 export * from "./plan.ts";
