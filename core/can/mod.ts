@@ -4,6 +4,8 @@
  * - {@link CanFrame}, {@link MessageDef}, {@link SignalDef}, {@link DbcDatabase}: the data model (`types.ts`).
  * - {@link FrameBatch}: fixed 80-byte frame records, the layout frames cross into the WASM decoder in (`batch.ts`).
  * - {@link parseDbc} / {@link loadDbc}: DBC text → {@link DbcDatabase} (`dbc.ts`).
+ * - {@link readCandump} / {@link readCandumpBatches} / {@link CandumpWriter}: streaming candump logs; the batch reader
+ *   parses bytes straight into a {@link FrameBatch} (`candump.ts`).
  * - {@link decodeReference} / {@link encodeReference}: the bit-by-bit reference codec, test oracle of the WASM decoder
  *   (`reference.ts`).
  * - {@link compileDecodePlan}: DBC → flat typed-array decode plan that the WASM decoder
@@ -23,4 +25,5 @@ export * from "./types.ts";
 export * from "./batch.ts";
 export * from "./dbc.ts";
 export * from "./reference.ts";
+export * from "./candump.ts";
 export * from "./plan.ts";
