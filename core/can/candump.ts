@@ -259,6 +259,8 @@ export class CandumpBatchParser {
   readonly #ifaceBytes: Uint8Array[] = [];
   readonly #ifaceIndex: number[] = [];
   #lastIface = -1;
+  /** Lines that needed the string parser (malformed ones, or timestamps with more than 15 significant digits). */
+  slowLines = 0;
 
   /**
    * @param batch the batch to write records into
@@ -342,6 +344,7 @@ export class CandumpBatchParser {
       return;
     }
     if (r === LINE_BLANK) return;
+    this.slowLines++;
     // Slow path: rare lines (very long timestamps) and errors. The string parser gives the exact error.
     const text = new TextDecoder().decode(buf.subarray(start, end));
     try {
@@ -398,11 +401,13 @@ export class CandumpBatchParser {
       scale *= 10;
     }
     const fracDigits = i - fracStart;
-    if (fracDigits === 0 || fracDigits > 9 || secDigits + fracDigits > 15) return LINE_BAD;
+    if (fracDigits === 0 || fracDigits > 9 || secDigits > 15) return LINE_BAD;
+    const whole = sec * scale + frac;
+    if (whole > Number.MAX_SAFE_INTEGER) return LINE_BAD;
     if (buf[i++] !== 41) return LINE_BAD; // )
     // Both operands are exact integers, so the one rounding of the division gives the same double as parsing the
     // decimal text.
-    const timestamp = (sec * scale + frac) / scale;
+    const timestamp = whole / scale;
     if (i >= end || (buf[i] !== 32 && buf[i] !== 9)) return LINE_BAD;
     while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
     const ifStart = i;
