@@ -11,9 +11,9 @@
  * @module
  */
 import { createWasmDecoder } from "../../wasm/mod.ts";
-import { FrameBatch } from "./batch.ts";
 import { loadDbc } from "./dbc.ts";
 import { compileDecodePlan } from "./plan.ts";
+import { decodeReference } from "./reference.ts";
 import type { CanFrame, DbcDatabase, MessageDef, SignalDef } from "./types.ts";
 
 /** Frames per bench iteration. */
@@ -116,14 +116,15 @@ for (
   const values = dec.decode();
   const tag = `[${FRAMES} frames, ${values} values]`;
   const group = label.split(" ")[0];
+  const perFrame = await createWasmDecoder(plan, { maxFrames: 1 });
   const byKey = new Map(d.messages.map((m) => [m.id, m]));
-  const ref = new FrameBatch(1);
-  void ref;
   Deno.bench(`${label} wasm batch ${tag}`, { group, baseline: true }, () => {
     dec.decode();
   });
   Deno.bench(`${label} wasm per-frame ${tag}`, { group }, () => {
-    for (let i = 0; i < FRAMES; i++) dec.decodeAt(i);
+    for (let i = 0; i < FRAMES; i++) perFrame.decodeOne(fs[i]);
   });
-  void byKey;
+  Deno.bench(`${label} ts reference ${tag}`, { group }, () => {
+    for (let i = 0; i < FRAMES; i++) decodeReference(byKey.get(fs[i].id)!, fs[i].data);
+  });
 }
