@@ -14,20 +14,20 @@
  * stop the run with the line number, or with `--lenient` are skipped and counted as errors. A summary (frames,
  * decoded, unknown, errors, values, frames/s) goes to stderr at the end.
  *
- * The log is read in batches straight into the WASM decoder's memory (`readCandumpBatches`), decoded in one call per
+ * The log is read in batches straight into the WASM decoder's memory (`CandumpBatchParser`, synchronous 1 MiB reads), decoded in one call per
  * batch, and the output is written in large buffered chunks.
  * @module
  */
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import {
+  CandumpBatchParser,
   compileDecodePlan,
   type DecodePlan,
   FRAME_OFF_IFACE,
   FRAME_OFF_TS,
   FRAME_RECORD_SIZE,
   loadDbc,
-  readCandumpBatches,
 } from "../core/can/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { createWasmDecoder, type WasmDecoder } from "../wasm/mod.ts";
@@ -50,6 +50,8 @@ A summary (frames, decoded, unknown, errors, frames/s) goes to stderr.`;
 /** A growable byte buffer the formatters append to; flushed to the sink after every batch. */
 class ByteOut {
   buf = new Uint8Array(1 << 21);
+  /** A view of `buf` for word-wise writes. */
+  dv = new DataView(this.buf.buffer);
   len = 0;
   readonly #enc = new TextEncoder();
 
@@ -59,6 +61,7 @@ class ByteOut {
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
     grown.set(this.buf.subarray(0, this.len));
     this.buf = grown;
+    this.dv = new DataView(grown.buffer);
   }
 
   bytes(b: Uint8Array): void {
@@ -111,9 +114,9 @@ class ByteOut {
     this.ascii(Number.isFinite(v) ? String(v) : "null");
   }
 
-  async flush(sink: { write(p: Uint8Array): Promise<number> }): Promise<void> {
+  flushSync(sink: { writeSync(p: Uint8Array): number }): void {
     let off = 0;
-    while (off < this.len) off += await sink.write(this.buf.subarray(off, this.len));
+    while (off < this.len) off += sink.writeSync(this.buf.subarray(off, this.len));
     this.len = 0;
   }
 }
@@ -124,6 +127,12 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 interface Formatter {
   header(out: ByteOut): void;
   batch(out: ByteOut, d: WasmDecoder, frames: number, values: number): void;
+}
+
+/** Test hook: the timestamp writer. */
+export function formatTimestamp(ts: number): string {
+  const buf = new Uint8Array(64);
+  return new TextDecoder().decode(buf.subarray(0, putTs(buf, 0, ts)));
 }
 
 function choiceTables(plan: DecodePlan, quote: (s: string) => string): (Map<number, Uint8Array> | undefined)[] {
@@ -142,8 +151,43 @@ function rawNumber(d: WasmDecoder, i: number): number {
 
 /** Copy `b` into `buf` at `at` (a loop: faster than `set` for the short pieces written here). */
 function put(buf: Uint8Array, at: number, b: Uint8Array): number {
-  for (let i = 0; i < b.length; i++) buf[at++] = b[i];
+  const n = b.length;
+  if (n > 24) {
+    buf.set(b, at);
+    return at + n;
+  }
+  for (let i = 0; i < n; i++) buf[at++] = b[i];
   return at;
+}
+
+/** A constant byte string stored as little-endian u32 words, copied four bytes at a time. */
+interface Piece {
+  len: number;
+  words: Uint32Array;
+}
+
+function piece(text: string): Piece {
+  const b = utf8(text);
+  const padded = new Uint8Array(Math.ceil(b.length / 4) * 4);
+  padded.set(b);
+  return { len: b.length, words: new Uint32Array(padded.buffer) };
+}
+
+/** Copy a piece to `at`; may write up to three bytes of padding past its end (callers reserve room). */
+function putPiece(dv: DataView, at: number, p: Piece): number {
+  const w = p.words;
+  for (let i = 0; i < w.length; i++) dv.setUint32(at + i * 4, w[i], true);
+  return at + p.len;
+}
+
+/** Decimal digits of 0..9999, four bytes per number, and their lengths. */
+const SMALL = 10000;
+const smallDigits = new Uint8Array(SMALL * 4);
+const smallLen = new Uint8Array(SMALL);
+for (let n = 0; n < SMALL; n++) {
+  const s = String(n);
+  smallLen[n] = s.length;
+  for (let i = 0; i < s.length; i++) smallDigits[n * 4 + i] = s.charCodeAt(i);
 }
 
 /** Write a number as JSON writes it (non-finite → null) into `buf` at `at`; needs 25 bytes of room. */
@@ -153,9 +197,19 @@ function putNum(buf: Uint8Array, at: number, v: number): number {
     if (n < 0) {
       buf[at++] = 45;
       n = -n;
-    } else if (n === 0) {
-      buf[at++] = 48;
-      return at;
+    }
+    if (n < SMALL) {
+      const o = n * 4;
+      const len = smallLen[n];
+      buf[at] = smallDigits[o];
+      if (len > 1) {
+        buf[at + 1] = smallDigits[o + 1];
+        if (len > 2) {
+          buf[at + 2] = smallDigits[o + 2];
+          if (len > 3) buf[at + 3] = smallDigits[o + 3];
+        }
+      }
+      return at + len;
     }
     let end = at;
     for (let t = n; t > 0; t = (t / 10) | 0) end++;
@@ -171,26 +225,61 @@ function putNum(buf: Uint8Array, at: number, v: number): number {
   return at;
 }
 
+/**
+ * Write a candump timestamp. A timestamp with at most six decimals below 2^32 s (every candump log) is written from
+ * its integer microseconds: the digits with trailing zeros dropped are then exactly what `String(ts)` gives (two
+ * such decimals are more than one double apart there, so no shorter decimal round-trips). Anything else goes through
+ * `String`.
+ */
+function putTs(buf: Uint8Array, at: number, ts: number): number {
+  const micros = Math.round(ts * 1e6);
+  if (ts >= 1 && ts < 4294967296 && micros / 1e6 === ts) {
+    const sec = Math.floor(ts);
+    let frac = micros - sec * 1e6;
+    at = putNum(buf, at, sec);
+    if (frac === 0) return at;
+    let digits = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    buf[at++] = 46;
+    for (let k = at + digits; k > at;) {
+      const q = Math.floor(frac / 10);
+      buf[--k] = 48 + frac - q * 10;
+      frac = q;
+    }
+    return at + digits;
+  }
+  return putNum(buf, at, ts);
+}
+
 function ndjson(plan: DecodePlan, ifaces: string[], choices: boolean): Formatter {
   const msgPrefix = plan.messageDefs.map((m) =>
-    utf8(`,"id":${m.id},"extended":${m.extended},"message":${JSON.stringify(m.name)},"signals":{`)
+    piece(`,"id":${m.id},"extended":${m.extended},"message":${JSON.stringify(m.name)},"signals":{`)
   );
-  const sigKey = plan.signalNames.map((n) => utf8(`${JSON.stringify(n)}:`));
-  const sigKeyComma = plan.signalNames.map((n) => utf8(`,${JSON.stringify(n)}:`));
-  const labels = choices ? choiceTables(plan, (s) => JSON.stringify(s)) : [];
-  // Most bytes one frame of each message can take (ts and iface counted separately).
+  const sigKey = plan.signalNames.map((n) => piece(`${JSON.stringify(n)}:`));
+  const sigKeyComma = plan.signalNames.map((n) => piece(`,${JSON.stringify(n)}:`));
+  const labels = choices
+    ? plan.signalDefs.map((s) =>
+      s.choices && s.choices.size > 0 && s.valueType === "integer"
+        ? new Map([...s.choices].map(([k, label]) => [k, piece(JSON.stringify(label))]))
+        : undefined
+    )
+    : [];
+  // Most bytes one frame of each message can take (ts and iface counted separately), with padding slack.
   const maxBytes = plan.messageDefs.map((_, m) => {
-    let n = msgPrefix[m].length + 64;
+    let n = msgPrefix[m].len + 64;
     for (let g = 0; g < plan.signalCount; g++) {
       if (plan.signalMessage[g] !== m) continue;
-      const longest = Math.max(25, ...[...(labels[g]?.values() ?? [])].map((l) => l.length));
-      n += sigKeyComma[g].length + longest;
+      const longest = Math.max(25, ...[...(labels[g]?.values() ?? [])].map((l) => l.len + 4));
+      n += sigKeyComma[g].len + 4 + longest;
     }
     return n;
   });
-  const ifaceJson: Uint8Array[] = [];
-  const open = utf8(`{"ts":`);
-  const ifaceKey = utf8(`,"iface":`);
+  const ifaceJson: Piece[] = [];
+  const open = piece(`{"ts":`);
+  const ifaceKey = piece(`,"iface":`);
   return {
     header: () => {},
     batch(out, d, frames, values) {
@@ -205,21 +294,22 @@ function ndjson(plan: DecodePlan, ifaces: string[], choices: boolean): Formatter
         if (m < 0) continue;
         const o = f * FRAME_RECORD_SIZE;
         const ii = view.getUint16(o + FRAME_OFF_IFACE, true);
-        const iface = ifaceJson[ii] ??= utf8(JSON.stringify(ifaces[ii] ?? ""));
-        out.reserve(maxBytes[m] + iface.length);
+        const iface = ifaceJson[ii] ??= piece(JSON.stringify(ifaces[ii] ?? ""));
+        out.reserve(maxBytes[m] + iface.len + 4);
         const buf = out.buf;
-        let at = put(buf, out.len, open);
-        at = putNum(buf, at, view.getFloat64(o + FRAME_OFF_TS, true));
-        at = put(buf, at, ifaceKey);
-        at = put(buf, at, iface);
-        at = put(buf, at, msgPrefix[m]);
+        const dv = out.dv;
+        let at = putPiece(dv, out.len, open);
+        at = putTs(buf, at, view.getFloat64(o + FRAME_OFF_TS, true));
+        at = putPiece(dv, at, ifaceKey);
+        at = putPiece(dv, at, iface);
+        at = putPiece(dv, at, msgPrefix[m]);
         let first = true;
         while (v < values && frameIndex[v] === f) {
           const g = signalId[v];
-          at = put(buf, at, first ? sigKey[g] : sigKeyComma[g]);
+          at = putPiece(dv, at, first ? sigKey[g] : sigKeyComma[g]);
           const table = labels[g];
           const label = table === undefined ? undefined : table.get(rawNumber(d, v));
-          at = label !== undefined ? put(buf, at, label) : putNum(buf, at, value[v]);
+          at = label !== undefined ? putPiece(dv, at, label) : putNum(buf, at, value[v]);
           first = false;
           v++;
         }
@@ -311,22 +401,50 @@ async function main(args: string[]): Promise<void> {
   const ifaces = decoder.batch.ifaces;
   const fmt = values.format === "csv" ? csv(plan, ifaces, values.choices) : ndjson(plan, ifaces, values.choices);
   const out = new ByteOut();
-  const stats = { lines: 0, frames: 0, skipped: 0 };
+  const batch = decoder.batch;
   const fromStdin = values.log === undefined || values.log === "-";
-  const source = fromStdin ? Deno.stdin.readable : values.log!;
+  const parser = new CandumpBatchParser(batch, {
+    lenient: values.lenient,
+    source: fromStdin ? "<stdin>" : values.log,
+  });
   let decoded = 0;
   let count = 0;
   let valueCount = 0;
-  fmt.header(out);
-  for await (const n of readCandumpBatches(source, decoder.batch, { lenient: values.lenient, stats })) {
+  const consume = () => {
+    if (batch.count === 0) return;
+    const n = batch.count;
     const k = decoder.decode();
     count += n;
     decoded += decoder.matched;
     valueCount += k;
     fmt.batch(out, decoder, n, k);
-    await out.flush(Deno.stdout);
+    out.flushSync(Deno.stdout);
+    batch.clear();
+  };
+  fmt.header(out);
+  // Synchronous reads and writes: this is a batch command with nothing else to do meanwhile, and it saves an event
+  // loop round trip per chunk.
+  const input = fromStdin ? Deno.stdin : Deno.openSync(values.log!, { read: true });
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    for (;;) {
+      const got = input.readSync(chunk);
+      if (got === null) break;
+      const bytes = chunk.subarray(0, got);
+      let off = 0;
+      while (off < got) {
+        off = parser.feed(bytes, off);
+        if (batch.full) consume();
+      }
+    }
+    if (batch.full) consume();
+    parser.finish();
+    consume();
+    out.flushSync(Deno.stdout);
+  } finally {
+    if (!fromStdin) (input as Deno.FsFile).close();
   }
-  await out.flush(Deno.stdout);
+  const stats = parser.stats;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuUsage();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
