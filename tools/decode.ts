@@ -149,17 +149,6 @@ function rawNumber(d: WasmDecoder, i: number): number {
   return hi === (lo >> 31) ? lo : hi * 4294967296 + (lo >>> 0);
 }
 
-/** Copy `b` into `buf` at `at` (a loop: faster than `set` for the short pieces written here). */
-function put(buf: Uint8Array, at: number, b: Uint8Array): number {
-  const n = b.length;
-  if (n > 24) {
-    buf.set(b, at);
-    return at + n;
-  }
-  for (let i = 0; i < n; i++) buf[at++] = b[i];
-  return at;
-}
-
 /** A constant byte string stored as little-endian u32 words, copied four bytes at a time. */
 interface Piece {
   len: number;

@@ -7,6 +7,7 @@ import {
   loadDbc,
   parseDbc,
 } from "../core/can/mod.ts";
+import { formatTimestamp } from "./decode.ts";
 import { driveProfile, generateDrive, mappedSignals } from "./gen_candump.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -192,4 +193,16 @@ Deno.test("demo log: regenerating it gives the committed file, and it covers eve
   assert.deepEqual(gears, ["DI_GEAR_P", "DI_GEAR_D", "DI_GEAR_P"]);
   assert.equal(maxSpeed, 92);
   assert.equal(driveProfile(10).DI_gear, "DI_GEAR_D");
+});
+
+Deno.test("timestamp writer gives exactly what String/JSON gives", () => {
+  const cases = [1436509052.249713, 1700000000, 1700000000.1, 1700000000.000001, 0.5, 1e21, 4294967296.25, 12.000009];
+  let seed = 1;
+  for (let i = 0; i < 20000; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const sec = 1_000_000_000 + (seed % 3_000_000_000);
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    cases.push((sec * 1e6 + (seed % 1_000_000)) / 1e6);
+  }
+  for (const ts of cases) assert.equal(formatTimestamp(ts), JSON.stringify(ts), String(ts));
 });
