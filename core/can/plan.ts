@@ -35,7 +35,8 @@
  * | 6 | first mux range (index into `muxRanges`, pairs) |
  * | 7 | number of mux ranges |
  * | 8 | bytes the frame needs to carry this signal |
- * | 9-11 | reserved (0) |
+ * | 9 | multiplexed signals: how many following signals have the same switch and values (none of them a switch), skipped together when the switch does not select them |
+ * | 10-11 | reserved (0) |
  *
  * `scales: Float64Array` holds `factor, offset` per signal; `muxRanges: Float64Array`
  * holds inclusive `min, max` pairs compared with the switch's raw integer value.
@@ -164,8 +165,13 @@ function orderSignals(msg: MessageDef): SignalDef[] {
     return d;
   };
   for (const s of msg.signals) depthOf(s, new Set([s]));
-  return msg.signals.map((s, i) => ({ s, i, d: depth.get(s)! }))
-    .sort((a, b) => a.d - b.d || a.i - b.i)
+  // Within a depth, signals under the same switch and the same values sit together (see slot 9).
+  const muxKey = (s: SignalDef) =>
+    s.mux.multiplexerSignal === undefined
+      ? ""
+      : `${s.mux.multiplexerSignal}\0${(s.mux.multiplexerValues ?? []).map((r) => `${r.min}-${r.max}`).join(",")}`;
+  return msg.signals.map((s, i) => ({ s, i, d: depth.get(s)!, k: muxKey(s) }))
+    .sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0) || a.i - b.i)
     .map((x) => x.s);
 }
 
@@ -296,9 +302,21 @@ export function compileDecodePlan(db: DbcDatabase): DecodePlan {
       need = Math.max(need, lay.bytesNeeded);
     }
     // Mark switches that other signals refer to even when the DBC did not flag them.
+    const base = messages[mo + 2];
     for (let i = 0; i < sigs.length; i++) {
-      const sw = signals[(messages[mo + 2] + i) * SIG_STRIDE + 5];
-      if (sw >= 0) signals[(messages[mo + 2] + sw) * SIG_STRIDE + 2] |= SIG_FLAG_SWITCH;
+      const sw = signals[(base + i) * SIG_STRIDE + 5];
+      if (sw >= 0) signals[(base + sw) * SIG_STRIDE + 2] |= SIG_FLAG_SWITCH;
+    }
+    // Slot 9: how many of the following signals share this one's switch and values (and are no switches
+    // themselves), so the decoder can skip them all when the switch does not select this signal.
+    for (let i = sigs.length - 2; i >= 0; i--) {
+      const a = (base + i) * SIG_STRIDE;
+      const b = a + SIG_STRIDE;
+      const same = signals[a + 5] >= 0 && signals[b + 5] === signals[a + 5] &&
+        (signals[b + 2] & SIG_FLAG_SWITCH) === 0 && signals[b + 7] === signals[a + 7] &&
+        Array.from({ length: signals[a + 7] * 2 }, (_, k) => k)
+          .every((k) => ranges[signals[a + 6] * 2 + k] === ranges[signals[b + 6] * 2 + k]);
+      if (same) signals[a + 9] = signals[b + 9] + 1;
     }
     messages[mo + 4] = mainSwitch;
     messages[mo + 5] = flags;

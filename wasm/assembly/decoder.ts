@@ -205,12 +205,13 @@ function decodeFrame(frame: u32, rec: usize, m: i32, out: u32): u32 {
     }
     return out;
   }
+  const short = len < need;
   let s = gSig + (<usize>first) * SIG_BYTES;
-  for (let i: u32 = 0; i < count; i++) {
+  for (let i: u32 = 0; i < count; i++, s += SIG_BYTES) {
     const flags = load<i32>(s, 8);
-    let active = load<i32>(s, 32) <= <i32>len;
     const sw = load<i32>(s, 20);
-    if (active && sw >= 0) {
+    let active = true;
+    if (sw >= 0) {
       active = load<u8>(gActive + <usize>sw) != 0;
       if (active) {
         const x = load<f64>(gSwitchVal + ((<usize>sw) << 3));
@@ -225,7 +226,16 @@ function decodeFrame(frame: u32, rec: usize, m: i32, out: u32): u32 {
           }
         }
       }
+      if (!active) {
+        // Not selected: neither are the following signals with the same switch and values (no switches among them).
+        if (flags & F_SWITCH) store<u8>(gActive + <usize>i, 0);
+        const skip = <u32>load<i32>(s, 36);
+        i += skip;
+        s += (<usize>skip) * SIG_BYTES;
+        continue;
+      }
     }
+    if (short && load<i32>(s, 32) > <i32>len) active = false;
     if (flags & F_SWITCH) store<u8>(gActive + <usize>i, active ? 1 : 0);
     if (active) {
       const raw = extract(data, s, flags);
@@ -235,7 +245,6 @@ function decodeFrame(frame: u32, rec: usize, m: i32, out: u32): u32 {
       emit(out, frame, first + i, raw, physical(raw, flags, <usize>(first + i)));
       out++;
     }
-    s += SIG_BYTES;
   }
   return out;
 }
