@@ -1,0 +1,195 @@
+// SHA-256, HMAC-SHA256 with precomputed pads, constant-time truncated tag comparison,
+// and the batched envelope policy (tag, timestamp drift, sliding replay window).
+// Layouts are documented in wasm/crypto.ts, which is the only caller.
+import { compress, finish, IV } from "./lib/sha256";
+
+const ST: usize = memory.data(32, 16);
+const DIG: usize = memory.data(32, 16);
+const MAC: usize = memory.data(32, 16);
+const KEYBLK: usize = memory.data(64, 16);
+const HEX: usize = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+
+/** Bytes of one precomputed key: inner state (32) then outer state (32). */
+export const KEY_STATE_SIZE: u32 = 64;
+/** Bytes of one batch descriptor for hmacBatch / verifyBatch. */
+export const MSG_DESC_SIZE: u32 = 16;
+/** Bytes of one envelope descriptor for verifyEnvelopes. */
+export const ENV_DESC_SIZE: u32 = 48;
+
+/** Verdicts written by verifyEnvelopes. */
+export const V_OK: u8 = 0;
+export const V_BAD_SIGNATURE: u8 = 1;
+export const V_TIMESTAMP_DRIFT: u8 = 2;
+export const V_REPLAY: u8 = 3;
+
+/** Allocate `size` bytes (16-aligned); the stub runtime never frees. */
+export function alloc(size: usize): usize {
+  return heap.alloc(size);
+}
+
+/** SHA-256 of `len` bytes at `ptr` into 32 bytes at `out`. */
+export function sha256(ptr: usize, len: usize, out: usize): void {
+  memory.copy(ST, IV, 32);
+  finish(ST, ptr, len, 0, out);
+}
+
+/** Precompute the HMAC inner/outer states for a key into 64 bytes at `slot`. */
+export function hmacInit(keyPtr: usize, keyLen: usize, slot: usize): void {
+  memory.fill(KEYBLK, 0, 64);
+  if (keyLen > 64) sha256(keyPtr, keyLen, KEYBLK);
+  else memory.copy(KEYBLK, keyPtr, keyLen);
+  for (let i: usize = 0; i < 64; i += 4) store<u32>(KEYBLK + i, load<u32>(KEYBLK + i) ^ 0x36363636);
+  memory.copy(slot, IV, 32);
+  compress(slot, KEYBLK);
+  for (let i: usize = 0; i < 64; i += 4) store<u32>(KEYBLK + i, load<u32>(KEYBLK + i) ^ 0x6a6a6a6a); // 0x36^0x5c
+  memory.copy(slot + 32, IV, 32);
+  compress(slot + 32, KEYBLK);
+  memory.fill(KEYBLK, 0, 64);
+}
+
+/** HMAC-SHA256 with the precomputed key at `slot` over `len` bytes at `ptr`; 32 bytes to `out`. */
+export function hmac(slot: usize, ptr: usize, len: usize, out: usize): void {
+  memory.copy(ST, slot, 32);
+  finish(ST, ptr, len, 64, DIG);
+  memory.copy(ST, slot + 32, 32);
+  finish(ST, DIG, 32, 64, out);
+}
+
+/** Constant-time comparison of the first `tagBits` bits (MSB first) of `a` and `b`; 1 when equal. */
+export function tagEqual(a: usize, b: usize, tagBits: u32): u32 {
+  const full = <usize> (tagBits >>> 3);
+  let diff: u32 = 0;
+  for (let i: usize = 0; i < full; i++) diff |= <u32> load<u8>(a + i) ^ <u32> load<u8>(b + i);
+  const rest = tagBits & 7;
+  if (rest != 0) {
+    const mask: u32 = (0xff << (8 - rest)) & 0xff;
+    diff |= (<u32> load<u8>(a + full) ^ <u32> load<u8>(b + full)) & mask;
+  }
+  return ((diff - 1) >>> 31) & 1;
+}
+
+/**
+ * MAC `count` messages. Descriptor i at desc + 16 i: u32 key index, u32 message ptr, u32 length, u32 unused.
+ * Writes the first `tagBytes` bytes of each MAC to out + tagBytes i.
+ */
+export function hmacBatch(keys: usize, desc: usize, count: u32, out: usize, tagBytes: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + (<usize> i << 4);
+    hmac(keys + (<usize> load<u32>(d) << 6), load<u32>(d, 4), load<u32>(d, 8), MAC);
+    memory.copy(out + <usize> i * tagBytes, MAC, tagBytes);
+  }
+}
+
+/**
+ * Verify `count` tags. Descriptor as in hmacBatch with the 4th u32 the pointer of the received tag.
+ * Writes 1 (valid) or 0 to the byte verdicts + i. Returns the number of valid tags.
+ */
+export function verifyBatch(keys: usize, desc: usize, count: u32, tagBits: u32, verdicts: usize): u32 {
+  let ok: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + (<usize> i << 4);
+    hmac(keys + (<usize> load<u32>(d) << 6), load<u32>(d, 4), load<u32>(d, 8), MAC);
+    const v = tagEqual(MAC, load<u32>(d, 12), tagBits);
+    store<u8>(verdicts + i, <u8> v);
+    ok += v;
+  }
+  return ok;
+}
+
+// Replay slot: u64 highest counter, u32 "seen anything", u32 pad, then a ring bitmap of `window` bits
+// (bit c mod window set = counter c seen, for counters within window of the highest).
+
+function bitIndex(c: u64, window: u32): u32 {
+  return <u32> (c % <u64> window);
+}
+
+function setBit(bitmap: usize, b: u32): void {
+  const p = bitmap + <usize> (b >>> 3);
+  store<u8>(p, <u8> (<u32> load<u8>(p) | (<u32> 1 << (b & 7))));
+}
+
+function clearBit(bitmap: usize, b: u32): void {
+  const p = bitmap + <usize> (b >>> 3);
+  store<u8>(p, <u8> (<u32> load<u8>(p) & ~(<u32> 1 << (b & 7))));
+}
+
+/** Check and (when `commit`) record counter `c` in the replay slot; returns 1 when fresh. */
+function replayCheck(slot: usize, window: u32, c: u64, commit: bool): u32 {
+  const bitmap = slot + 16;
+  if (load<u32>(slot, 8) == 0) {
+    if (commit) {
+      memory.fill(bitmap, 0, window >>> 3);
+      store<u64>(slot, c);
+      store<u32>(slot, 1, 8);
+      setBit(bitmap, bitIndex(c, window));
+    }
+    return 1;
+  }
+  const hi = load<u64>(slot);
+  if (c > hi) {
+    if (commit) {
+      const gap = c - hi;
+      if (gap >= <u64> window) {
+        memory.fill(bitmap, 0, window >>> 3);
+      } else {
+        for (let x = hi + 1; x < c; x++) clearBit(bitmap, bitIndex(x, window));
+      }
+      setBit(bitmap, bitIndex(c, window));
+      store<u64>(slot, c);
+    }
+    return 1;
+  }
+  if (hi - c >= <u64> window) return 0;
+  const b = bitIndex(c, window);
+  if (((<u32> load<u8>(bitmap + <usize> (b >>> 3)) >>> (b & 7)) & 1) != 0) return 0;
+  if (commit) setBit(bitmap, b);
+  return 1;
+}
+
+/**
+ * The envelope policy for `count` envelopes. Descriptor i (48 bytes) at desc + 48 i:
+ *   u32 key index, u32 replay slot index, u32 canonical ptr, u32 canonical prefix length,
+ *   u32 body ptr, u32 body length, u32 tag ptr, u32 unused, f64 counter, f64 timestamp (ms).
+ * The 64 lowercase hex characters of SHA-256(body) are written at canonical ptr + prefix length,
+ * then the tag is checked over the prefix and the hex. Order: tag, drift, replay; the replay
+ * window only records envelopes that pass every check. Verdict bytes: V_OK, V_BAD_SIGNATURE,
+ * V_TIMESTAMP_DRIFT, V_REPLAY. Returns the number accepted.
+ */
+export function verifyEnvelopes(
+  keys: usize,
+  slots: usize,
+  window: u32,
+  desc: usize,
+  count: u32,
+  tagBits: u32,
+  nowMs: f64,
+  driftMs: f64,
+  verdicts: usize,
+): u32 {
+  const slotStride = <usize> (16 + (window >>> 3));
+  let ok: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + <usize> i * 48;
+    const canon = <usize> load<u32>(d, 8);
+    const prefix = <usize> load<u32>(d, 12);
+    sha256(load<u32>(d, 16), load<u32>(d, 20), DIG);
+    const hex = canon + prefix;
+    for (let j: usize = 0; j < 32; j++) {
+      const x = load<u8>(DIG + j);
+      store<u8>(hex + (j << 1), load<u8>(HEX + (x >>> 4)));
+      store<u8>(hex + (j << 1) + 1, load<u8>(HEX + (x & 15)));
+    }
+    hmac(keys + (<usize> load<u32>(d) << 6), canon, prefix + 64, MAC);
+    let v: u8 = V_OK;
+    if (tagEqual(MAC, load<u32>(d, 24), tagBits) == 0) {
+      v = V_BAD_SIGNATURE;
+    } else if (Math.abs(nowMs - load<f64>(d, 40)) > driftMs) {
+      v = V_TIMESTAMP_DRIFT;
+    } else if (replayCheck(slots + <usize> load<u32>(d, 4) * slotStride, window, <u64> load<f64>(d, 32), true) == 0) {
+      v = V_REPLAY;
+    }
+    store<u8>(verdicts + i, v);
+    if (v == V_OK) ok++;
+  }
+  return ok;
+}
