@@ -10,7 +10,7 @@
  * @module
  */
 import { PipelineError } from "../core/errors/mod.ts";
-import { ascImports, loadWasmModule } from "./loader.ts";
+import { ascImports, loadWasmModule, loadWasmModuleSync } from "./loader.ts";
 
 /** Verdict: the envelope is valid, fresh and not replayed. */
 export const VERDICT_OK = 0;
@@ -53,6 +53,16 @@ export function checkTagBits(tagBits: number): void {
   if (!Number.isInteger(tagBits) || tagBits < 32 || tagBits > 256) {
     throw new PipelineError("crypto.tag_bits", `tagBits must be an integer from 32 to 256, got ${tagBits}`);
   }
+}
+
+function checkWindow(window: number): number {
+  if (!Number.isInteger(window) || window < 64 || window > 1024 || window % 64 !== 0) {
+    throw new PipelineError(
+      "crypto.replay_window",
+      `replayWindow must be a multiple of 64 from 64 to 1024, got ${window}`,
+    );
+  }
+  return window;
 }
 
 /** Options of {@link WasmCrypto.hmacBatch}. */
@@ -152,14 +162,15 @@ export class WasmCrypto {
    * @param options.replayWindow replay bitmap size in counters: a multiple of 64 from 64 to 1024 (default 256)
    */
   static async create(options: { replayWindow?: number } = {}): Promise<WasmCrypto> {
-    const window = options.replayWindow ?? 256;
-    if (!Number.isInteger(window) || window < 64 || window > 1024 || window % 64 !== 0) {
-      throw new PipelineError(
-        "crypto.replay_window",
-        `replayWindow must be a multiple of 64 from 64 to 1024, got ${window}`,
-      );
-    }
+    const window = checkWindow(options.replayWindow ?? 256);
     const inst = await WebAssembly.instantiate(await loadWasmModule("crypto"), ascImports);
+    return new WasmCrypto(inst.exports as unknown as CryptoExports, window);
+  }
+
+  /** Like {@link create}, synchronously (the module is small; compiled once per process). */
+  static createSync(options: { replayWindow?: number } = {}): WasmCrypto {
+    const window = checkWindow(options.replayWindow ?? 256);
+    const inst = new WebAssembly.Instance(loadWasmModuleSync("crypto"), ascImports);
     return new WasmCrypto(inst.exports as unknown as CryptoExports, window);
   }
 
