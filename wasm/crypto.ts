@@ -24,6 +24,7 @@ export const VERDICT_REPLAY = 3;
 interface CryptoExports {
   memory: WebAssembly.Memory;
   alloc(size: number): number;
+  useSimd(on: number): void;
   sha256(ptr: number, len: number, out: number): void;
   hmacInit(keyPtr: number, keyLen: number, slot: number): void;
   hmac(slot: number, ptr: number, len: number, out: number): void;
@@ -172,6 +173,14 @@ export class WasmCrypto {
     const window = checkWindow(options.replayWindow ?? 256);
     const inst = new WebAssembly.Instance(loadWasmModuleSync("crypto"), ascImports);
     return new WasmCrypto(inst.exports as unknown as CryptoExports, window);
+  }
+
+  /**
+   * Use the four-lane SIMD path for batches (default true). With false every message goes through
+   * the scalar path, which tests use as an oracle and benches as a baseline.
+   */
+  set simd(on: boolean) {
+    this.#x.useSimd(on ? 1 : 0);
   }
 
   /** The replay window size (counters) of this instance. */

@@ -240,3 +240,33 @@ Deno.test("create rejects a replay window that is not a multiple of 64 in 64..10
   await assert.rejects(() => WasmCrypto.create({ replayWindow: 100 }), /replayWindow/);
   await assert.rejects(() => WasmCrypto.create({ replayWindow: 2048 }), /replayWindow/);
 });
+
+Deno.test("property: the four-lane SIMD path equals the scalar path and node:crypto (lanes share a block count)", async () => {
+  const c = await WasmCrypto.create();
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 100 }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.array(fc.integer({ min: 0, max: 63 }), { minLength: 0, maxLength: 37 }),
+      (key, block, jitter) => {
+        // lengths inside one block-count class (block 0: 0-55 bytes, 1: 56-119, ...), so lanes group
+        const msgs = jitter.map((j) => crypto.getRandomValues(new Uint8Array(Math.max(0, block * 64 - 9 + j))));
+        const offsets = new Uint32Array(msgs.length + 1);
+        for (let i = 0; i < msgs.length; i++) offsets[i + 1] = offsets[i] + msgs[i].length;
+        const data = new Uint8Array(offsets[msgs.length]);
+        msgs.forEach((m, i) => data.set(m, offsets[i]));
+        const k = c.addKey(key);
+        c.simd = true;
+        const simd = c.hmacBatch(k, data, offsets);
+        c.simd = false;
+        const scalar = c.hmacBatch(k, data, offsets);
+        c.simd = true;
+        assert.deepEqual(simd, scalar);
+        msgs.forEach((m, i) => {
+          assert.equal(hex(simd.subarray(i * 32, i * 32 + 32)), createHmac("sha256", key).update(m).digest("hex"));
+        });
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

@@ -1,12 +1,22 @@
 // SHA-256, HMAC-SHA256 with precomputed pads, constant-time truncated tag comparison,
 // and the batched envelope policy (tag, timestamp drift, sliding replay window).
 // Layouts are documented in wasm/crypto.ts, which is the only caller.
-import { compress, finish, IV } from "./lib/sha256";
+import { absorb, blockCount, compress, finish, IV, padTail } from "./lib/sha256";
+import { compress4, compressWords } from "./lib/sha256_unrolled";
 
 const ST: usize = memory.data(32, 16);
 const DIG: usize = memory.data(32, 16);
 const MAC: usize = memory.data(32, 16);
 const KEYBLK: usize = memory.data(64, 16);
+/** Outer-hash schedule: 8 words of inner digest, then the fixed padding for a 96-byte message. */
+const OW: usize = memory.data<u32>([0, 0, 0, 0, 0, 0, 0, 0, 0x80000000, 0, 0, 0, 0, 0, 0, 768]);
+// Four-lane scratch: states (8 v128), schedule (16 v128), per-lane padded tails (4 x 128 bytes),
+// per-lane digests (4 x 32 bytes), lane inputs (4 x {state ptr, msg ptr, len}).
+const S4: usize = memory.data(128, 16);
+const W4: usize = memory.data(256, 16);
+const TAIL4: usize = memory.data(512, 16);
+const OUT4: usize = memory.data(128, 16);
+const LANE: usize = memory.data(48, 16);
 const HEX: usize = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
 /** Bytes of one precomputed key: inner state (32) then outer state (32). */
@@ -21,6 +31,13 @@ export const V_OK: u8 = 0;
 export const V_BAD_SIGNATURE: u8 = 1;
 export const V_TIMESTAMP_DRIFT: u8 = 2;
 export const V_REPLAY: u8 = 3;
+
+let simd: bool = true;
+
+/** Turn the four-lane SIMD path on (1, the default) or off (0: scalar only, the test oracle). */
+export function useSimd(on: u32): void {
+  simd = on != 0;
+}
 
 /** Allocate `size` bytes (16-aligned); the stub runtime never frees. */
 export function alloc(size: usize): usize {
@@ -50,9 +67,77 @@ export function hmacInit(keyPtr: usize, keyLen: usize, slot: usize): void {
 /** HMAC-SHA256 with the precomputed key at `slot` over `len` bytes at `ptr`; 32 bytes to `out`. */
 export function hmac(slot: usize, ptr: usize, len: usize, out: usize): void {
   memory.copy(ST, slot, 32);
-  finish(ST, ptr, len, 64, DIG);
+  absorb(ST, ptr, len, 64);
+  memory.copy(OW, ST, 32);
   memory.copy(ST, slot + 32, 32);
-  finish(ST, DIG, 32, 64, out);
+  compressWords(ST, OW);
+  for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(ST + i)));
+}
+
+function setLane(l: usize, state: usize, ptr: usize, len: usize): void {
+  store<u32>(LANE + l * 12, <u32> state);
+  store<u32>(LANE + l * 12, <u32> ptr, 4);
+  store<u32>(LANE + l * 12, <u32> len, 8);
+}
+
+/**
+ * Four messages in the lanes of v128: start each lane from the 8-word state at its state ptr,
+ * absorb its message (all four with the same block count) with `prefix` bytes already absorbed,
+ * and leave the four results in S4 (word j of lane l at S4 + 16 j + 4 l).
+ */
+function absorb4(prefix: u64, nb: usize): void {
+  for (let l: usize = 0; l < 4; l++) {
+    const st = <usize> load<u32>(LANE + l * 12);
+    for (let j: usize = 0; j < 8; j++) store<u32>(S4 + (j << 4) + (l << 2), load<u32>(st + (j << 2)));
+    padTail(TAIL4 + (l << 7), load<u32>(LANE + l * 12, 4), load<u32>(LANE + l * 12, 8), prefix);
+  }
+  for (let b: usize = 0; b < nb; b++) {
+    for (let l: usize = 0; l < 4; l++) {
+      const ptr = <usize> load<u32>(LANE + l * 12, 4);
+      const full = <usize> load<u32>(LANE + l * 12, 8) >>> 6;
+      const src = b < full ? ptr + (b << 6) : TAIL4 + (l << 7) + ((b - full) << 6);
+      const dst = W4 + (l << 2);
+      for (let j: usize = 0; j < 16; j++) store<u32>(dst + (j << 4), bswap<u32>(load<u32>(src + (j << 2))));
+    }
+    compress4(S4, W4);
+  }
+}
+
+/** Write lane l of S4 as a big-endian 32-byte digest to `out`. */
+function laneDigest(l: usize, out: usize): void {
+  for (let j: usize = 0; j < 8; j++) store<u32>(out + (j << 2), bswap<u32>(load<u32>(S4 + (j << 4) + (l << 2))));
+}
+
+/** Finish four HMACs after absorb4 of the inner messages: outer hash in the lanes, digests to OUT4. */
+function outer4(): void {
+  for (let j: usize = 0; j < 8; j++) v128.store(W4 + (j << 4), v128.load(S4 + (j << 4)));
+  v128.store(W4 + 128, i32x4.splat(0x80000000));
+  for (let j: usize = 9; j < 15; j++) v128.store(W4 + (j << 4), i32x4.splat(0));
+  v128.store(W4 + 240, i32x4.splat(768));
+  for (let l: usize = 0; l < 4; l++) {
+    const st = <usize> load<u32>(LANE + l * 12) + 32;
+    for (let j: usize = 0; j < 8; j++) store<u32>(S4 + (j << 4) + (l << 2), load<u32>(st + (j << 2)));
+  }
+  compress4(S4, W4);
+  for (let l: usize = 0; l < 4; l++) laneDigest(l, OUT4 + (l << 5));
+}
+
+/** Whether the four 16-byte descriptors from `d` have messages of the same block count. */
+function sameBlocks4(d: usize, stride: usize, lenOff: usize): bool {
+  const nb = blockCount(load<u32>(d + lenOff));
+  return blockCount(load<u32>(d + stride + lenOff)) == nb &&
+    blockCount(load<u32>(d + 2 * stride + lenOff)) == nb &&
+    blockCount(load<u32>(d + 3 * stride + lenOff)) == nb;
+}
+
+/** Four HMACs (16-byte descriptors at d: key index, ptr, len) into OUT4 + 32 l. */
+function hmac4(keys: usize, d: usize): void {
+  for (let l: usize = 0; l < 4; l++) {
+    const q = d + (l << 4);
+    setLane(l, keys + (<usize> load<u32>(q) << 6), load<u32>(q, 4), load<u32>(q, 8));
+  }
+  absorb4(64, blockCount(load<u32>(d, 8)));
+  outer4();
 }
 
 /** Constant-time comparison of the first `tagBits` bits (MSB first) of `a` and `b`; 1 when equal. */

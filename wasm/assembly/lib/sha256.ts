@@ -1,5 +1,6 @@
 // SHA-256 (FIPS 180-4) compression and padding, scalar. Shared by crypto.ts.
 // State: 8 u32 words in native (little-endian) order at `state`.
+import { compressBlock } from "./sha256_unrolled";
 
 /** Round constants. */
 export const K: usize = memory.data<u32>([
@@ -81,53 +82,12 @@ export const IV: usize = memory.data<u32>([
   0x5be0cd19,
 ]);
 
-/** Message schedule scratch (64 words). */
-const W: usize = memory.data(256, 16);
 /** Padding scratch: up to two blocks. */
 export const PAD: usize = memory.data(128, 16);
 
 /** Compress one 64-byte block at `block` into `state`. */
 export function compress(state: usize, block: usize): void {
-  for (let i: usize = 0; i < 16; i++) {
-    store<u32>(W + (i << 2), bswap<u32>(load<u32>(block + (i << 2))));
-  }
-  for (let i: usize = 16; i < 64; i++) {
-    const p = W + ((i - 16) << 2);
-    const w15 = load<u32>(p, 4);
-    const w2 = load<u32>(p, 56);
-    const s0 = rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3);
-    const s1 = rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10);
-    store<u32>(p, load<u32>(p) + s0 + load<u32>(p, 36) + s1, 64);
-  }
-  let a = load<u32>(state, 0);
-  let b = load<u32>(state, 4);
-  let c = load<u32>(state, 8);
-  let d = load<u32>(state, 12);
-  let e = load<u32>(state, 16);
-  let f = load<u32>(state, 20);
-  let g = load<u32>(state, 24);
-  let h = load<u32>(state, 28);
-  for (let i: usize = 0; i < 256; i += 4) {
-    const t1 = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) +
-      load<u32>(K + i) + load<u32>(W + i);
-    const t2 = (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  store<u32>(state, load<u32>(state, 0) + a, 0);
-  store<u32>(state, load<u32>(state, 4) + b, 4);
-  store<u32>(state, load<u32>(state, 8) + c, 8);
-  store<u32>(state, load<u32>(state, 12) + d, 12);
-  store<u32>(state, load<u32>(state, 16) + e, 16);
-  store<u32>(state, load<u32>(state, 20) + f, 20);
-  store<u32>(state, load<u32>(state, 24) + g, 24);
-  store<u32>(state, load<u32>(state, 28) + h, 28);
+  compressBlock(state, block);
 }
 
 /**
@@ -135,6 +95,12 @@ export function compress(state: usize, block: usize): void {
  * `prefix` a multiple of 64), pad, and write the 32-byte big-endian digest to `out`.
  */
 export function finish(state: usize, ptr: usize, len: usize, prefix: u64, out: usize): void {
+  absorb(state, ptr, len, prefix);
+  for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(state + i)));
+}
+
+/** Like {@link finish} but leaves the result in `state` (native words) instead of writing a digest. */
+export function absorb(state: usize, ptr: usize, len: usize, prefix: u64): void {
   let off: usize = 0;
   while (len - off >= 64) {
     compress(state, ptr + off);
@@ -149,5 +115,20 @@ export function finish(state: usize, ptr: usize, len: usize, prefix: u64, out: u
   store<u64>(PAD + blocks - 8, bswap<u64>(bits));
   compress(state, PAD);
   if (blocks == 128) compress(state, PAD + 64);
-  for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(state + i)));
+}
+
+/** Padded tail of a message: the blocks after floor(len / 64) full ones, written to `dst` (128 bytes). */
+export function padTail(dst: usize, ptr: usize, len: usize, prefix: u64): void {
+  const full = len & ~63;
+  const rem = len - full;
+  memory.copy(dst, ptr + full, rem);
+  store<u8>(dst + rem, 0x80);
+  const blocks: usize = rem < 56 ? 64 : 128;
+  memory.fill(dst + rem + 1, 0, blocks - rem - 1 - 8);
+  store<u64>(dst + blocks - 8, bswap<u64>((prefix + <u64> len) << 3));
+}
+
+/** Blocks SHA-256 processes for `len` message bytes (full blocks plus one or two padded ones). */
+export function blockCount(len: usize): usize {
+  return (len + 9 + 63) >>> 6;
 }
