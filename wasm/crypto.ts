@@ -102,8 +102,8 @@ export interface EnvelopeInput {
   replaySlot: number;
   /** Canonical string up to (and including) the separator before the body hash. */
   prefix: string;
-  /** The body; its SHA-256 (lowercase hex) completes the canonical string. */
-  body: Uint8Array;
+  /** The body (a string is taken as UTF-8); its SHA-256 (lowercase hex) completes the canonical string. */
+  body: Uint8Array | string;
   /** The received tag, ceil(tagBits/8) bytes. */
   tag: Uint8Array;
   /** Sender counter, a safe non-negative integer. */
@@ -374,7 +374,10 @@ export class WasmCrypto {
     const tagBytes = Math.ceil(policy.tagBits / 8);
     const out = policy.out ?? new Uint8Array(count);
     let size = count * ENV_DESC_SIZE + ((count + 15) & ~15);
-    for (const it of items) size += ((it.prefix.length * 3 + 64 + it.body.length + tagBytes) + 15) & ~15;
+    for (const it of items) {
+      const bodyMax = typeof it.body === "string" ? it.body.length * 3 : it.body.length;
+      size += ((it.prefix.length * 3 + 64 + bodyMax + tagBytes) + 15) & ~15;
+    }
     const base = this.#scratch(size);
     const mem = this.#mem();
     const desc = base;
@@ -399,8 +402,14 @@ export class WasmCrypto {
       const { written } = encoder.encodeInto(it.prefix, mem.subarray(canon, canon + it.prefix.length * 3));
       p += written + 64;
       const body = p;
-      mem.set(it.body, body);
-      p += it.body.length;
+      let bodyLen: number;
+      if (typeof it.body === "string") {
+        bodyLen = encoder.encodeInto(it.body, mem.subarray(body, body + it.body.length * 3)).written;
+      } else {
+        mem.set(it.body, body);
+        bodyLen = it.body.length;
+      }
+      p += bodyLen;
       const tag = p;
       mem.set(it.tag.subarray(0, tagBytes), tag);
       p = (p + tagBytes + 15) & ~15;
@@ -409,7 +418,7 @@ export class WasmCrypto {
       d32[j + 2] = canon;
       d32[j + 3] = written;
       d32[j + 4] = body;
-      d32[j + 5] = it.body.length;
+      d32[j + 5] = bodyLen;
       d32[j + 6] = tag;
       f64[i * 6 + 4] = it.counter;
       f64[i * 6 + 5] = it.timestamp;

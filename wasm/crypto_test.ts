@@ -270,3 +270,55 @@ Deno.test("property: the four-lane SIMD path equals the scalar path and node:cry
     { numRuns: 200 },
   );
 });
+
+Deno.test("property: verifyEnvelopes gives the same verdicts with and without the SIMD path", () => {
+  const key = utf8("envelope key");
+  const make = () => {
+    const c = WasmCrypto.createSync({ replayWindow: 64 });
+    return { c, k: c.addKey(key), slots: [c.replaySlot("k", "a"), c.replaySlot("k", "b")] };
+  };
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          counter: fc.integer({ min: 0, max: 200 }),
+          sender: fc.integer({ min: 0, max: 1 }),
+          skew: fc.integer({ min: -40, max: 40 }),
+          bodyLen: fc.integer({ min: 0, max: 130 }),
+          tamper: fc.boolean(),
+        }),
+        { maxLength: 60 },
+      ),
+      (specs) => {
+        const simd = make(), scalar = make();
+        scalar.c.simd = false;
+        const items = (x: ReturnType<typeof make>) =>
+          specs.map((s) => {
+            const body = new Uint8Array(s.bodyLen).fill(s.counter & 255);
+            const prefix = `p\n${s.sender}\n${s.counter}\n`;
+            const tag = createHmac("sha256", key).update(prefix + createHash("sha256").update(body).digest("hex"))
+              .digest();
+            if (s.tamper) tag[3] ^= 4;
+            return {
+              keyIndex: x.k,
+              replaySlot: x.slots[s.sender],
+              prefix,
+              body,
+              tag,
+              counter: s.counter,
+              timestamp: 1000 + s.skew,
+            };
+          });
+        const policy = { tagBits: 96, nowMs: 1000, driftMs: 30 };
+        const a = simd.c.verifyEnvelopes(items(simd), policy);
+        const b = scalar.c.verifyEnvelopes(items(scalar), policy);
+        assert.deepEqual(a, b);
+        specs.forEach((s, i) => {
+          if (s.tamper) assert.equal(a[i], VERDICT_BAD_SIGNATURE);
+          else if (Math.abs(s.skew) > 30) assert.equal(a[i], VERDICT_TIMESTAMP_DRIFT);
+        });
+      },
+    ),
+    { numRuns: 150 },
+  );
+});

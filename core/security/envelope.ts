@@ -75,10 +75,21 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Bytes of lowercase or upper-case hex `s` with exactly `n` bytes, or undefined. */
 export function fromHex(s: string, n: number): Uint8Array | undefined {
-  if (s.length !== 2 * n || !/^[0-9a-fA-F]*$/.test(s)) return undefined;
+  if (s.length !== 2 * n) return undefined;
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < n; i++) {
+    const hi = nibble(s.charCodeAt(2 * i)), lo = nibble(s.charCodeAt(2 * i + 1));
+    if ((hi | lo) < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
+}
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 /** Standard base64 of `bytes`. */

@@ -27,7 +27,7 @@ import {
   parseDecimal,
 } from "./envelope.ts";
 import type { KeyStore } from "./keystore.ts";
-import { type Body, bodyBytes } from "./signer.ts";
+import type { Body } from "./signer.ts";
 
 /** Why an envelope was rejected. */
 export type RejectReason =
@@ -154,7 +154,7 @@ interface Parsed {
   counter: number;
   timestamp: number;
   tag: string;
-  body: Uint8Array;
+  body: Uint8Array | string;
 }
 
 function header(headers: HeadersLike, name: string): string | undefined {
@@ -169,6 +169,7 @@ function header(headers: HeadersLike, name: string): string | undefined {
 }
 
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /**
  * Create a verifier. Its replay windows live in its own WASM instance: use one verifier per
@@ -238,10 +239,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         `${HEADER_KEY_ID}, ${HEADER_SENDER}, ${HEADER_COUNTER} and ${HEADER_TIMESTAMP} (decimal) are all required`,
       );
     }
-    let body: Uint8Array;
-    try {
-      body = bodyBytes(r.body);
-    } catch {
+    const body = r.body ?? EMPTY;
+    if (typeof body !== "string" && !(body instanceof Uint8Array)) {
       return reject("malformed", "body must be bytes or a string");
     }
     return { keyId, senderId, method: r.method.toUpperCase(), path: r.path, counter, timestamp, tag: sig, body };
@@ -362,7 +361,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const withBody = (parsed: (Parsed | Rejected)[]): MessageVerifyResult[] =>
-    run(parsed).map((r, i) => r.ok ? { ...r, body: (parsed[i] as Parsed).body } : r);
+    run(parsed).map((r, i) => r.ok ? { ...r, body: (parsed[i] as Parsed).body as Uint8Array } : r);
 
   return {
     verifyHttp: (request) => run([parseHttp(request)])[0],

@@ -231,6 +231,41 @@ function replayCheck(slot: usize, window: u32, c: u64, commit: bool): u32 {
   return 1;
 }
 
+/** Lowercase hex of the 32 bytes at DIG, to `hex` (64 bytes). */
+function writeHex(hex: usize): void {
+  for (let j: usize = 0; j < 32; j++) {
+    const x = load<u8>(DIG + j);
+    store<u8>(hex + (j << 1), load<u8>(HEX + (x >>> 4)));
+    store<u8>(hex + (j << 1) + 1, load<u8>(HEX + (x & 15)));
+  }
+}
+
+/** Whether four envelope descriptors from `d` have canonical strings of the same block count. */
+function sameCanon4(d: usize): bool {
+  const nb = blockCount(load<u32>(d, 12) + 64);
+  return blockCount(load<u32>(d, 48 + 12) + 64) == nb && blockCount(load<u32>(d, 96 + 12) + 64) == nb &&
+    blockCount(load<u32>(d, 144 + 12) + 64) == nb;
+}
+
+/** Tag, drift, replay for one envelope descriptor whose computed MAC is at `mac`. */
+function policy(
+  d: usize,
+  mac: usize,
+  slots: usize,
+  slotStride: usize,
+  window: u32,
+  tagBits: u32,
+  nowMs: f64,
+  driftMs: f64,
+): u8 {
+  if (tagEqual(mac, load<u32>(d, 24), tagBits) == 0) return V_BAD_SIGNATURE;
+  if (Math.abs(nowMs - load<f64>(d, 40)) > driftMs) return V_TIMESTAMP_DRIFT;
+  if (replayCheck(slots + <usize> load<u32>(d, 4) * slotStride, window, <u64> load<f64>(d, 32), true) == 0) {
+    return V_REPLAY;
+  }
+  return V_OK;
+}
+
 /**
  * The envelope policy for `count` envelopes. Descriptor i (48 bytes) at desc + 48 i:
  *   u32 key index, u32 replay slot index, u32 canonical ptr, u32 canonical prefix length,
@@ -253,28 +288,50 @@ export function verifyEnvelopes(
 ): u32 {
   const slotStride = <usize> (16 + (window >>> 3));
   let ok: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
+  let i: u32 = 0;
+  while (i < count) {
     const d = desc + <usize> i * 48;
+    if (simd && i + 4 <= count && sameBlocks4(d, 48, 20) && sameCanon4(d)) {
+      // body hashes in the lanes, hex into each canonical string, then the four HMACs in the lanes
+      for (let l: usize = 0; l < 4; l++) {
+        const q = d + l * 48;
+        setLane(l, IV, load<u32>(q, 16), load<u32>(q, 20));
+      }
+      absorb4(0, blockCount(load<u32>(d, 20)));
+      for (let l: usize = 0; l < 4; l++) {
+        const q = d + l * 48;
+        laneDigest(l, DIG);
+        writeHex(<usize> load<u32>(q, 8) + <usize> load<u32>(q, 12));
+        setLane(l, keys + (<usize> load<u32>(q) << 6), load<u32>(q, 8), load<u32>(q, 12) + 64);
+      }
+      absorb4(64, blockCount(load<u32>(d, 12) + 64));
+      outer4();
+      for (let l: u32 = 0; l < 4; l++) {
+        const v = policy(
+          d + <usize> l * 48,
+          OUT4 + (<usize> l << 5),
+          slots,
+          slotStride,
+          window,
+          tagBits,
+          nowMs,
+          driftMs,
+        );
+        store<u8>(verdicts + i + l, v);
+        if (v == V_OK) ok++;
+      }
+      i += 4;
+      continue;
+    }
     const canon = <usize> load<u32>(d, 8);
     const prefix = <usize> load<u32>(d, 12);
     sha256(load<u32>(d, 16), load<u32>(d, 20), DIG);
-    const hex = canon + prefix;
-    for (let j: usize = 0; j < 32; j++) {
-      const x = load<u8>(DIG + j);
-      store<u8>(hex + (j << 1), load<u8>(HEX + (x >>> 4)));
-      store<u8>(hex + (j << 1) + 1, load<u8>(HEX + (x & 15)));
-    }
+    writeHex(canon + prefix);
     hmac(keys + (<usize> load<u32>(d) << 6), canon, prefix + 64, MAC);
-    let v: u8 = V_OK;
-    if (tagEqual(MAC, load<u32>(d, 24), tagBits) == 0) {
-      v = V_BAD_SIGNATURE;
-    } else if (Math.abs(nowMs - load<f64>(d, 40)) > driftMs) {
-      v = V_TIMESTAMP_DRIFT;
-    } else if (replayCheck(slots + <usize> load<u32>(d, 4) * slotStride, window, <u64> load<f64>(d, 32), true) == 0) {
-      v = V_REPLAY;
-    }
+    const v = policy(d, MAC, slots, slotStride, window, tagBits, nowMs, driftMs);
     store<u8>(verdicts + i, v);
     if (v == V_OK) ok++;
+    i++;
   }
   return ok;
 }
