@@ -109,6 +109,34 @@ const simd: Ops = {
   k: (n) => `i32x4.splat(${hex(n)})`,
 };
 
+/**
+ * The 64 rounds reading the expanded schedule from memory (`words`, 64 entries of 16 bytes):
+ * for v128 this keeps only the state and a few temporaries live (x64 has 16 vector registers).
+ */
+function roundsFromMemory(o: Ops): string[] {
+  const out: string[] = [];
+  for (let i = 16; i < 64; i++) {
+    const w = (j: number) => `v128.load(words, ${j * 16})`;
+    out.push(`  w15 = ${w(i - 15)};`);
+    out.push(`  w2 = ${w(i - 2)};`);
+    const s0 = o.xor(o.rotr("w15", 7), o.rotr("w15", 18), o.shr("w15", 3));
+    const s1 = o.xor(o.rotr("w2", 17), o.rotr("w2", 19), o.shr("w2", 10));
+    out.push(`  v128.store(words, ${o.add(w(i - 16), s0, w(i - 7), s1)}, ${i * 16});`);
+  }
+  for (let i = 0; i < 64; i++) {
+    const r = (j: number) => V[(j - i % 8 + 8) % 8];
+    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map(r);
+    const S1 = o.xor(o.rotr(e, 6), o.rotr(e, 11), o.rotr(e, 25));
+    const ch = o.xor(g, o.and(e, o.xor(f, g)));
+    out.push(`  t = ${o.add(h, S1, ch, o.k(K[i]), `v128.load(words, ${i * 16})`)};`);
+    out.push(`  ${d} = ${o.add(d, "t")};`);
+    const S0 = o.xor(o.rotr(a, 2), o.rotr(a, 13), o.rotr(a, 22));
+    const maj = o.or(o.and(a, b), o.and(c, o.or(a, b)));
+    out.push(`  ${h} = ${o.add("t", S0, maj)};`);
+  }
+  return out;
+}
+
 /** The 64 rounds, with `w0..w15` already holding the first 16 schedule words. */
 function rounds(o: Ops): string[] {
   const out: string[] = [];
@@ -155,12 +183,14 @@ const lines: string[] = [
   ...V.map((v, i) => `  store<u32>(state, load<u32>(state, ${i * 4}) + ${v}, ${i * 4});`),
   "}",
   "",
-  "/** Four lanes: compress 16 v128 schedule words at `words` into 8 v128 state words at `state`. */",
+  "/**",
+  " * Four lanes: compress 16 v128 schedule words at `words` into 8 v128 state words at `state`.",
+  " * `words` must have room for 64 entries (1024 bytes): the schedule is expanded in place.",
+  " */",
   "export function compress4(state: usize, words: usize): void {",
   ...V.map((v, i) => `  let ${v} = v128.load(state, ${i * 16});`),
-  ...Array.from({ length: 16 }, (_, i) => `  let w${i} = v128.load(words, ${i * 16});`),
-  "  let t: v128;",
-  ...rounds(simd),
+  "  let t: v128, w15: v128, w2: v128;",
+  ...roundsFromMemory(simd),
   ...V.map((v, i) => `  v128.store(state, i32x4.add(v128.load(state, ${i * 16}), ${v}), ${i * 16});`),
   "}",
   "",

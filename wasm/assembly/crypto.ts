@@ -13,7 +13,7 @@ const OW: usize = memory.data<u32>([0, 0, 0, 0, 0, 0, 0, 0, 0x80000000, 0, 0, 0,
 // Four-lane scratch: states (8 v128), schedule (16 v128), per-lane padded tails (4 x 128 bytes),
 // per-lane digests (4 x 32 bytes), lane inputs (4 x {state ptr, msg ptr, len}).
 const S4: usize = memory.data(128, 16);
-const W4: usize = memory.data(256, 16);
+const W4: usize = memory.data(1024, 16);
 const TAIL4: usize = memory.data(512, 16);
 const OUT4: usize = memory.data(128, 16);
 const LANE: usize = memory.data(48, 16);
@@ -74,7 +74,7 @@ export function hmac(slot: usize, ptr: usize, len: usize, out: usize): void {
   for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(ST + i)));
 }
 
-function setLane(l: usize, state: usize, ptr: usize, len: usize): void {
+@inline function setLane(l: usize, state: usize, ptr: usize, len: usize): void {
   store<u32>(LANE + l * 12, <u32> state);
   store<u32>(LANE + l * 12, <u32> ptr, 4);
   store<u32>(LANE + l * 12, <u32> len, 8);
@@ -86,25 +86,72 @@ function setLane(l: usize, state: usize, ptr: usize, len: usize): void {
  * and leave the four results in S4 (word j of lane l at S4 + 16 j + 4 l).
  */
 function absorb4(prefix: u64, nb: usize): void {
+  const s0 = <usize> load<u32>(LANE), s1 = <usize> load<u32>(LANE + 12);
+  const s2 = <usize> load<u32>(LANE + 24), s3 = <usize> load<u32>(LANE + 36);
+  transpose4(s0, s1, s2, s3, S4, false);
+  transpose4(s0 + 16, s1 + 16, s2 + 16, s3 + 16, S4 + 64, false);
   for (let l: usize = 0; l < 4; l++) {
-    const st = <usize> load<u32>(LANE + l * 12);
-    for (let j: usize = 0; j < 8; j++) store<u32>(S4 + (j << 4) + (l << 2), load<u32>(st + (j << 2)));
     padTail(TAIL4 + (l << 7), load<u32>(LANE + l * 12, 4), load<u32>(LANE + l * 12, 8), prefix);
   }
   for (let b: usize = 0; b < nb; b++) {
-    for (let l: usize = 0; l < 4; l++) {
-      const ptr = <usize> load<u32>(LANE + l * 12, 4);
-      const full = <usize> load<u32>(LANE + l * 12, 8) >>> 6;
-      const src = b < full ? ptr + (b << 6) : TAIL4 + (l << 7) + ((b - full) << 6);
-      const dst = W4 + (l << 2);
-      for (let j: usize = 0; j < 16; j++) store<u32>(dst + (j << 4), bswap<u32>(load<u32>(src + (j << 2))));
-    }
+    const p0 = blockPtr(0, b), p1 = blockPtr(1, b), p2 = blockPtr(2, b), p3 = blockPtr(3, b);
+    for (let g: usize = 0; g < 64; g += 16) transpose4(p0 + g, p1 + g, p2 + g, p3 + g, W4 + (g << 2), true);
     compress4(S4, W4);
   }
 }
 
+/** Block `b` of lane `l`: in the message while full, then in the lane's padded tail. */
+@inline function blockPtr(l: usize, b: usize): usize {
+  const ptr = <usize> load<u32>(LANE + l * 12, 4);
+  const full = <usize> load<u32>(LANE + l * 12, 8) >>> 6;
+  return b < full ? ptr + (b << 6) : TAIL4 + (l << 7) + ((b - full) << 6);
+}
+
+/**
+ * Read 4 u32 from each of p0..p3 (optionally byte-swapped) and store them transposed at dst:
+ * vector k (dst + 16 k) holds word k of p0, p1, p2, p3 in lanes 0-3.
+ */
+@inline function transpose4(p0: usize, p1: usize, p2: usize, p3: usize, dst: usize, swap: bool): void {
+  let r0 = v128.load(p0), r1 = v128.load(p1), r2 = v128.load(p2), r3 = v128.load(p3);
+  if (swap) {
+    r0 = i8x16.shuffle(r0, r0, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    r1 = i8x16.shuffle(r1, r1, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    r2 = i8x16.shuffle(r2, r2, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    r3 = i8x16.shuffle(r3, r3, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  }
+  const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<u64>(t0, t2, 0, 2));
+  v128.store(dst, v128.shuffle<u64>(t0, t2, 1, 3), 16);
+  v128.store(dst, v128.shuffle<u64>(t1, t3, 0, 2), 32);
+  v128.store(dst, v128.shuffle<u64>(t1, t3, 1, 3), 48);
+}
+
+/** The inverse of transpose4 with byte swap: vectors at src (4 x 16 bytes) to 16 big-endian bytes at each q. */
+@inline function untranspose4(src: usize, q0: usize, q1: usize, q2: usize, q3: usize): void {
+  const r0 = v128.load(src), r1 = v128.load(src, 16), r2 = v128.load(src, 32), r3 = v128.load(src, 48);
+  const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
+  const a = v128.shuffle<u64>(t0, t2, 0, 2), b = v128.shuffle<u64>(t0, t2, 1, 3);
+  const c = v128.shuffle<u64>(t1, t3, 0, 2), d = v128.shuffle<u64>(t1, t3, 1, 3);
+  v128.store(q0, i8x16.shuffle(a, a, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+  v128.store(q1, i8x16.shuffle(b, b, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+  v128.store(q2, i8x16.shuffle(c, c, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+  v128.store(q3, i8x16.shuffle(d, d, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+}
+
+/** The four lane digests of S4, big-endian, to out + 32 l. */
+function digests4(out: usize): void {
+  untranspose4(S4, out, out + 32, out + 64, out + 96);
+  untranspose4(S4 + 64, out + 16, out + 48, out + 80, out + 112);
+}
+
 /** Write lane l of S4 as a big-endian 32-byte digest to `out`. */
-function laneDigest(l: usize, out: usize): void {
+@inline function laneDigest(l: usize, out: usize): void {
   for (let j: usize = 0; j < 8; j++) store<u32>(out + (j << 2), bswap<u32>(load<u32>(S4 + (j << 4) + (l << 2))));
 }
 
@@ -114,16 +161,16 @@ function outer4(): void {
   v128.store(W4 + 128, i32x4.splat(0x80000000));
   for (let j: usize = 9; j < 15; j++) v128.store(W4 + (j << 4), i32x4.splat(0));
   v128.store(W4 + 240, i32x4.splat(768));
-  for (let l: usize = 0; l < 4; l++) {
-    const st = <usize> load<u32>(LANE + l * 12) + 32;
-    for (let j: usize = 0; j < 8; j++) store<u32>(S4 + (j << 4) + (l << 2), load<u32>(st + (j << 2)));
-  }
+  const s0 = <usize> load<u32>(LANE) + 32, s1 = <usize> load<u32>(LANE + 12) + 32;
+  const s2 = <usize> load<u32>(LANE + 24) + 32, s3 = <usize> load<u32>(LANE + 36) + 32;
+  transpose4(s0, s1, s2, s3, S4, false);
+  transpose4(s0 + 16, s1 + 16, s2 + 16, s3 + 16, S4 + 64, false);
   compress4(S4, W4);
-  for (let l: usize = 0; l < 4; l++) laneDigest(l, OUT4 + (l << 5));
+  digests4(OUT4);
 }
 
 /** Whether the four 16-byte descriptors from `d` have messages of the same block count. */
-function sameBlocks4(d: usize, stride: usize, lenOff: usize): bool {
+@inline function sameBlocks4(d: usize, stride: usize, lenOff: usize): bool {
   const nb = blockCount(load<u32>(d + lenOff));
   return blockCount(load<u32>(d + stride + lenOff)) == nb &&
     blockCount(load<u32>(d + 2 * stride + lenOff)) == nb &&
@@ -158,10 +205,18 @@ export function tagEqual(a: usize, b: usize, tagBits: u32): u32 {
  * Writes the first `tagBytes` bytes of each MAC to out + tagBytes i.
  */
 export function hmacBatch(keys: usize, desc: usize, count: u32, out: usize, tagBytes: u32): void {
-  for (let i: u32 = 0; i < count; i++) {
+  let i: u32 = 0;
+  while (i < count) {
     const d = desc + (<usize> i << 4);
+    if (simd && i + 4 <= count && sameBlocks4(d, 16, 8)) {
+      hmac4(keys, d);
+      for (let l: u32 = 0; l < 4; l++) memory.copy(out + <usize> (i + l) * tagBytes, OUT4 + (<usize> l << 5), tagBytes);
+      i += 4;
+      continue;
+    }
     hmac(keys + (<usize> load<u32>(d) << 6), load<u32>(d, 4), load<u32>(d, 8), MAC);
     memory.copy(out + <usize> i * tagBytes, MAC, tagBytes);
+    i++;
   }
 }
 
@@ -171,12 +226,24 @@ export function hmacBatch(keys: usize, desc: usize, count: u32, out: usize, tagB
  */
 export function verifyBatch(keys: usize, desc: usize, count: u32, tagBits: u32, verdicts: usize): u32 {
   let ok: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
+  let i: u32 = 0;
+  while (i < count) {
     const d = desc + (<usize> i << 4);
+    if (simd && i + 4 <= count && sameBlocks4(d, 16, 8)) {
+      hmac4(keys, d);
+      for (let l: u32 = 0; l < 4; l++) {
+        const v = tagEqual(OUT4 + (<usize> l << 5), load<u32>(d + (<usize> l << 4), 12), tagBits);
+        store<u8>(verdicts + i + l, <u8> v);
+        ok += v;
+      }
+      i += 4;
+      continue;
+    }
     hmac(keys + (<usize> load<u32>(d) << 6), load<u32>(d, 4), load<u32>(d, 8), MAC);
     const v = tagEqual(MAC, load<u32>(d, 12), tagBits);
     store<u8>(verdicts + i, <u8> v);
     ok += v;
+    i++;
   }
   return ok;
 }
@@ -184,16 +251,16 @@ export function verifyBatch(keys: usize, desc: usize, count: u32, tagBits: u32, 
 // Replay slot: u64 highest counter, u32 "seen anything", u32 pad, then a ring bitmap of `window` bits
 // (bit c mod window set = counter c seen, for counters within window of the highest).
 
-function bitIndex(c: u64, window: u32): u32 {
+@inline function bitIndex(c: u64, window: u32): u32 {
   return <u32> (c % <u64> window);
 }
 
-function setBit(bitmap: usize, b: u32): void {
+@inline function setBit(bitmap: usize, b: u32): void {
   const p = bitmap + <usize> (b >>> 3);
   store<u8>(p, <u8> (<u32> load<u8>(p) | (<u32> 1 << (b & 7))));
 }
 
-function clearBit(bitmap: usize, b: u32): void {
+@inline function clearBit(bitmap: usize, b: u32): void {
   const p = bitmap + <usize> (b >>> 3);
   store<u8>(p, <u8> (<u32> load<u8>(p) & ~(<u32> 1 << (b & 7))));
 }
@@ -241,7 +308,7 @@ function writeHex(hex: usize): void {
 }
 
 /** Whether four envelope descriptors from `d` have canonical strings of the same block count. */
-function sameCanon4(d: usize): bool {
+@inline function sameCanon4(d: usize): bool {
   const nb = blockCount(load<u32>(d, 12) + 64);
   return blockCount(load<u32>(d, 48 + 12) + 64) == nb && blockCount(load<u32>(d, 96 + 12) + 64) == nb &&
     blockCount(load<u32>(d, 144 + 12) + 64) == nb;

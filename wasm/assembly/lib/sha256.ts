@@ -86,7 +86,7 @@ export const IV: usize = memory.data<u32>([
 export const PAD: usize = memory.data(128, 16);
 
 /** Compress one 64-byte block at `block` into `state`. */
-export function compress(state: usize, block: usize): void {
+@inline export function compress(state: usize, block: usize): void {
   compressBlock(state, block);
 }
 
@@ -129,6 +129,6 @@ export function padTail(dst: usize, ptr: usize, len: usize, prefix: u64): void {
 }
 
 /** Blocks SHA-256 processes for `len` message bytes (full blocks plus one or two padded ones). */
-export function blockCount(len: usize): usize {
+@inline export function blockCount(len: usize): usize {
   return (len + 9 + 63) >>> 6;
 }

@@ -28,294 +28,246 @@ export function compressWords(state: usize, words: usize): void {
   let w14 = load<u32>(words, 56);
   let w15 = load<u32>(words, 60);
   let t: u32;
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x428a2f98 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x71374491 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xb5c0fbcf + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xe9b5dba5 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x3956c25b + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x59f111f1 + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x923f82a4 + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xab1c5ed5 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xd807aa98 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x12835b01 + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x243185be + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x550c7dc3 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x72be5d74 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x80deb1fe + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x9bdc06a7 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xc19bf174 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xe49b69c1 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xefbe4786 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x0fc19dc6 + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x240ca1cc + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x2de92c6f + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x4a7484aa + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x5cb0a9dc + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x76f988da + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x983e5152 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xa831c66d + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xb00327c8 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xbf597fc7 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0xc6e00bf3 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xd5a79147 + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x06ca6351 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x14292967 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x27b70a85 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x2e1b2138 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x4d2c6dfc + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x53380d13 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x650a7354 + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x766a0abb + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x81c2c92e + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x92722c85 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xa2bfe8a1 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xa81a664b + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xc24b8b70 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xc76c51a3 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0xd192e819 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xd6990624 + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0xf40e3585 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x106aa070 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x19a4c116 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x1e376c08 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x2748774c + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x34b0bcb5 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x391c0cb3 + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x4ed8aa4a + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x5b9cca4f + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x682e6ff3 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x748f82ee + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x78a5636f + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x84c87814 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x8cc70208 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x90befffa + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xa4506ceb + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0xbef9a3f7 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xc67178f2 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x428a2f98 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x71374491 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xb5c0fbcf + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xe9b5dba5 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x3956c25b + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x59f111f1 + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x923f82a4 + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xab1c5ed5 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xd807aa98 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x12835b01 + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x243185be + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x550c7dc3 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x72be5d74 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x80deb1fe + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x9bdc06a7 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xc19bf174 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xe49b69c1 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xefbe4786 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x0fc19dc6 + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x240ca1cc + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x2de92c6f + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x4a7484aa + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x5cb0a9dc + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x76f988da + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x983e5152 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xa831c66d + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xb00327c8 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xbf597fc7 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0xc6e00bf3 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xd5a79147 + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x06ca6351 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x14292967 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x27b70a85 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x2e1b2138 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x4d2c6dfc + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x53380d13 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x650a7354 + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x766a0abb + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x81c2c92e + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x92722c85 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xa2bfe8a1 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xa81a664b + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xc24b8b70 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xc76c51a3 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0xd192e819 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xd6990624 + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0xf40e3585 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x106aa070 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x19a4c116 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x1e376c08 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x2748774c + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x34b0bcb5 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x391c0cb3 + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x4ed8aa4a + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x5b9cca4f + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x682e6ff3 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x748f82ee + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x78a5636f + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x84c87814 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x8cc70208 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x90befffa + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xa4506ceb + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0xbef9a3f7 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xc67178f2 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
   store<u32>(state, load<u32>(state, 0) + a, 0);
   store<u32>(state, load<u32>(state, 4) + b, 4);
   store<u32>(state, load<u32>(state, 8) + c, 8);
@@ -353,294 +305,246 @@ export function compressBlock(state: usize, block: usize): void {
   let w14 = bswap<u32>(load<u32>(block, 56));
   let w15 = bswap<u32>(load<u32>(block, 60));
   let t: u32;
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x428a2f98 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x71374491 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xb5c0fbcf + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xe9b5dba5 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x3956c25b + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x59f111f1 + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x923f82a4 + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xab1c5ed5 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xd807aa98 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x12835b01 + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x243185be + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x550c7dc3 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x72be5d74 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x80deb1fe + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x9bdc06a7 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xc19bf174 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xe49b69c1 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xefbe4786 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x0fc19dc6 + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x240ca1cc + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x2de92c6f + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x4a7484aa + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x5cb0a9dc + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x76f988da + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x983e5152 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xa831c66d + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xb00327c8 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xbf597fc7 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0xc6e00bf3 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xd5a79147 + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x06ca6351 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x14292967 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x27b70a85 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x2e1b2138 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x4d2c6dfc + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x53380d13 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x650a7354 + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x766a0abb + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x81c2c92e + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x92722c85 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0xa2bfe8a1 + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0xa81a664b + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0xc24b8b70 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0xc76c51a3 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0xd192e819 + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xd6990624 + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0xf40e3585 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x106aa070 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w0 = w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 +
-    (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x19a4c116 + w0;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w1 = w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 +
-    (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x1e376c08 + w1;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w2 = w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 +
-    (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x2748774c + w2;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w3 = w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 +
-    (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x34b0bcb5 + w3;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w4 = w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 +
-    (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x391c0cb3 + w4;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w5 = w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 +
-    (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0x4ed8aa4a + w5;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w6 = w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 +
-    (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0x5b9cca4f + w6;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w7 = w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 +
-    (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0x682e6ff3 + w7;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
-  w8 = w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 +
-    (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10));
-  t = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32> 0x748f82ee + w8;
-  d = d + t;
-  h = t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-  w9 = w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 +
-    (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10));
-  t = g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32> 0x78a5636f + w9;
-  c = c + t;
-  g = t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a)));
-  w10 = w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 +
-    (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10));
-  t = f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32> 0x84c87814 + w10;
-  b = b + t;
-  f = t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h)));
-  w11 = w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 +
-    (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10));
-  t = e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32> 0x8cc70208 + w11;
-  a = a + t;
-  e = t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g)));
-  w12 = w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 +
-    (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10));
-  t = d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32> 0x90befffa + w12;
-  h = h + t;
-  d = t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f)));
-  w13 = w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 +
-    (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10));
-  t = c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32> 0xa4506ceb + w13;
-  g = g + t;
-  c = t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e)));
-  w14 = w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 +
-    (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10));
-  t = b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32> 0xbef9a3f7 + w14;
-  f = f + t;
-  b = t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d)));
-  w15 = w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 +
-    (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10));
-  t = a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32> 0xc67178f2 + w15;
-  e = e + t;
-  a = t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x428a2f98 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x71374491 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xb5c0fbcf + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xe9b5dba5 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x3956c25b + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x59f111f1 + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x923f82a4 + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xab1c5ed5 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xd807aa98 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x12835b01 + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x243185be + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x550c7dc3 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x72be5d74 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x80deb1fe + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x9bdc06a7 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xc19bf174 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xe49b69c1 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xefbe4786 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x0fc19dc6 + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x240ca1cc + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x2de92c6f + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x4a7484aa + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x5cb0a9dc + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x76f988da + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x983e5152 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xa831c66d + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xb00327c8 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xbf597fc7 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0xc6e00bf3 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xd5a79147 + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x06ca6351 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x14292967 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x27b70a85 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x2e1b2138 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x4d2c6dfc + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x53380d13 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x650a7354 + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x766a0abb + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x81c2c92e + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x92722c85 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0xa2bfe8a1 + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0xa81a664b + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0xc24b8b70 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0xc76c51a3 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0xd192e819 + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xd6990624 + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0xf40e3585 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x106aa070 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w0 = (w0 + (rotr<u32>(w1, 7) ^ rotr<u32>(w1, 18) ^ (w1 >>> 3)) + w9 + (rotr<u32>(w14, 17) ^ rotr<u32>(w14, 19) ^ (w14 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x19a4c116 + w0);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w1 = (w1 + (rotr<u32>(w2, 7) ^ rotr<u32>(w2, 18) ^ (w2 >>> 3)) + w10 + (rotr<u32>(w15, 17) ^ rotr<u32>(w15, 19) ^ (w15 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x1e376c08 + w1);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w2 = (w2 + (rotr<u32>(w3, 7) ^ rotr<u32>(w3, 18) ^ (w3 >>> 3)) + w11 + (rotr<u32>(w0, 17) ^ rotr<u32>(w0, 19) ^ (w0 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x2748774c + w2);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w3 = (w3 + (rotr<u32>(w4, 7) ^ rotr<u32>(w4, 18) ^ (w4 >>> 3)) + w12 + (rotr<u32>(w1, 17) ^ rotr<u32>(w1, 19) ^ (w1 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x34b0bcb5 + w3);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w4 = (w4 + (rotr<u32>(w5, 7) ^ rotr<u32>(w5, 18) ^ (w5 >>> 3)) + w13 + (rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x391c0cb3 + w4);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w5 = (w5 + (rotr<u32>(w6, 7) ^ rotr<u32>(w6, 18) ^ (w6 >>> 3)) + w14 + (rotr<u32>(w3, 17) ^ rotr<u32>(w3, 19) ^ (w3 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0x4ed8aa4a + w5);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w6 = (w6 + (rotr<u32>(w7, 7) ^ rotr<u32>(w7, 18) ^ (w7 >>> 3)) + w15 + (rotr<u32>(w4, 17) ^ rotr<u32>(w4, 19) ^ (w4 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0x5b9cca4f + w6);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w7 = (w7 + (rotr<u32>(w8, 7) ^ rotr<u32>(w8, 18) ^ (w8 >>> 3)) + w0 + (rotr<u32>(w5, 17) ^ rotr<u32>(w5, 19) ^ (w5 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0x682e6ff3 + w7);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
+  w8 = (w8 + (rotr<u32>(w9, 7) ^ rotr<u32>(w9, 18) ^ (w9 >>> 3)) + w1 + (rotr<u32>(w6, 17) ^ rotr<u32>(w6, 19) ^ (w6 >>> 10)));
+  t = (h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + <u32>0x748f82ee + w8);
+  d = (d + t);
+  h = (t + (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b))));
+  w9 = (w9 + (rotr<u32>(w10, 7) ^ rotr<u32>(w10, 18) ^ (w10 >>> 3)) + w2 + (rotr<u32>(w7, 17) ^ rotr<u32>(w7, 19) ^ (w7 >>> 10)));
+  t = (g + (rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25)) + (f ^ (d & (e ^ f))) + <u32>0x78a5636f + w9);
+  c = (c + t);
+  g = (t + (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + ((h & a) | (b & (h | a))));
+  w10 = (w10 + (rotr<u32>(w11, 7) ^ rotr<u32>(w11, 18) ^ (w11 >>> 3)) + w3 + (rotr<u32>(w8, 17) ^ rotr<u32>(w8, 19) ^ (w8 >>> 10)));
+  t = (f + (rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25)) + (e ^ (c & (d ^ e))) + <u32>0x84c87814 + w10);
+  b = (b + t);
+  f = (t + (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + ((g & h) | (a & (g | h))));
+  w11 = (w11 + (rotr<u32>(w12, 7) ^ rotr<u32>(w12, 18) ^ (w12 >>> 3)) + w4 + (rotr<u32>(w9, 17) ^ rotr<u32>(w9, 19) ^ (w9 >>> 10)));
+  t = (e + (rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25)) + (d ^ (b & (c ^ d))) + <u32>0x8cc70208 + w11);
+  a = (a + t);
+  e = (t + (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + ((f & g) | (h & (f | g))));
+  w12 = (w12 + (rotr<u32>(w13, 7) ^ rotr<u32>(w13, 18) ^ (w13 >>> 3)) + w5 + (rotr<u32>(w10, 17) ^ rotr<u32>(w10, 19) ^ (w10 >>> 10)));
+  t = (d + (rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25)) + (c ^ (a & (b ^ c))) + <u32>0x90befffa + w12);
+  h = (h + t);
+  d = (t + (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + ((e & f) | (g & (e | f))));
+  w13 = (w13 + (rotr<u32>(w14, 7) ^ rotr<u32>(w14, 18) ^ (w14 >>> 3)) + w6 + (rotr<u32>(w11, 17) ^ rotr<u32>(w11, 19) ^ (w11 >>> 10)));
+  t = (c + (rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25)) + (b ^ (h & (a ^ b))) + <u32>0xa4506ceb + w13);
+  g = (g + t);
+  c = (t + (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + ((d & e) | (f & (d | e))));
+  w14 = (w14 + (rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3)) + w7 + (rotr<u32>(w12, 17) ^ rotr<u32>(w12, 19) ^ (w12 >>> 10)));
+  t = (b + (rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25)) + (a ^ (g & (h ^ a))) + <u32>0xbef9a3f7 + w14);
+  f = (f + t);
+  b = (t + (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + ((c & d) | (e & (c | d))));
+  w15 = (w15 + (rotr<u32>(w0, 7) ^ rotr<u32>(w0, 18) ^ (w0 >>> 3)) + w8 + (rotr<u32>(w13, 17) ^ rotr<u32>(w13, 19) ^ (w13 >>> 10)));
+  t = (a + (rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25)) + (h ^ (f & (g ^ h))) + <u32>0xc67178f2 + w15);
+  e = (e + t);
+  a = (t + (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + ((b & c) | (d & (b | c))));
   store<u32>(state, load<u32>(state, 0) + a, 0);
   store<u32>(state, load<u32>(state, 4) + b, 4);
   store<u32>(state, load<u32>(state, 8) + c, 8);
@@ -651,7 +555,10 @@ export function compressBlock(state: usize, block: usize): void {
   store<u32>(state, load<u32>(state, 28) + h, 28);
 }
 
-/** Four lanes: compress 16 v128 schedule words at `words` into 8 v128 state words at `state`. */
+/**
+ * Four lanes: compress 16 v128 schedule words at `words` into 8 v128 state words at `state`.
+ * `words` must have room for 64 entries (1024 bytes): the schedule is expanded in place.
+ */
 export function compress4(state: usize, words: usize): void {
   let a = v128.load(state, 0);
   let b = v128.load(state, 16);
@@ -661,2519 +568,343 @@ export function compress4(state: usize, words: usize): void {
   let f = v128.load(state, 80);
   let g = v128.load(state, 96);
   let h = v128.load(state, 112);
-  let w0 = v128.load(words, 0);
-  let w1 = v128.load(words, 16);
-  let w2 = v128.load(words, 32);
-  let w3 = v128.load(words, 48);
-  let w4 = v128.load(words, 64);
-  let w5 = v128.load(words, 80);
-  let w6 = v128.load(words, 96);
-  let w7 = v128.load(words, 112);
-  let w8 = v128.load(words, 128);
-  let w9 = v128.load(words, 144);
-  let w10 = v128.load(words, 160);
-  let w11 = v128.load(words, 176);
-  let w12 = v128.load(words, 192);
-  let w13 = v128.load(words, 208);
-  let w14 = v128.load(words, 224);
-  let w15 = v128.load(words, 240);
-  let t: v128;
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0x428a2f98),
-    ),
-    w0,
-  );
+  let t: v128, w15: v128, w2: v128;
+  w15 = v128.load(words, 16);
+  w2 = v128.load(words, 224);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 0), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 144)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 256);
+  w15 = v128.load(words, 32);
+  w2 = v128.load(words, 240);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 16), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 160)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 272);
+  w15 = v128.load(words, 48);
+  w2 = v128.load(words, 256);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 32), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 176)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 288);
+  w15 = v128.load(words, 64);
+  w2 = v128.load(words, 272);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 48), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 192)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 304);
+  w15 = v128.load(words, 80);
+  w2 = v128.load(words, 288);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 64), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 208)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 320);
+  w15 = v128.load(words, 96);
+  w2 = v128.load(words, 304);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 80), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 224)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 336);
+  w15 = v128.load(words, 112);
+  w2 = v128.load(words, 320);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 96), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 240)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 352);
+  w15 = v128.load(words, 128);
+  w2 = v128.load(words, 336);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 112), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 256)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 368);
+  w15 = v128.load(words, 144);
+  w2 = v128.load(words, 352);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 128), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 272)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 384);
+  w15 = v128.load(words, 160);
+  w2 = v128.load(words, 368);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 144), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 288)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 400);
+  w15 = v128.load(words, 176);
+  w2 = v128.load(words, 384);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 160), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 304)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 416);
+  w15 = v128.load(words, 192);
+  w2 = v128.load(words, 400);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 176), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 320)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 432);
+  w15 = v128.load(words, 208);
+  w2 = v128.load(words, 416);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 192), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 336)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 448);
+  w15 = v128.load(words, 224);
+  w2 = v128.load(words, 432);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 208), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 352)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 464);
+  w15 = v128.load(words, 240);
+  w2 = v128.load(words, 448);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 224), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 368)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 480);
+  w15 = v128.load(words, 256);
+  w2 = v128.load(words, 464);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 240), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 384)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 496);
+  w15 = v128.load(words, 272);
+  w2 = v128.load(words, 480);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 256), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 400)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 512);
+  w15 = v128.load(words, 288);
+  w2 = v128.load(words, 496);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 272), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 416)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 528);
+  w15 = v128.load(words, 304);
+  w2 = v128.load(words, 512);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 288), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 432)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 544);
+  w15 = v128.load(words, 320);
+  w2 = v128.load(words, 528);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 304), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 448)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 560);
+  w15 = v128.load(words, 336);
+  w2 = v128.load(words, 544);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 320), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 464)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 576);
+  w15 = v128.load(words, 352);
+  w2 = v128.load(words, 560);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 336), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 480)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 592);
+  w15 = v128.load(words, 368);
+  w2 = v128.load(words, 576);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 352), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 496)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 608);
+  w15 = v128.load(words, 384);
+  w2 = v128.load(words, 592);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 368), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 512)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 624);
+  w15 = v128.load(words, 400);
+  w2 = v128.load(words, 608);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 384), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 528)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 640);
+  w15 = v128.load(words, 416);
+  w2 = v128.load(words, 624);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 400), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 544)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 656);
+  w15 = v128.load(words, 432);
+  w2 = v128.load(words, 640);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 416), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 560)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 672);
+  w15 = v128.load(words, 448);
+  w2 = v128.load(words, 656);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 432), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 576)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 688);
+  w15 = v128.load(words, 464);
+  w2 = v128.load(words, 672);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 448), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 592)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 704);
+  w15 = v128.load(words, 480);
+  w2 = v128.load(words, 688);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 464), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 608)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 720);
+  w15 = v128.load(words, 496);
+  w2 = v128.load(words, 704);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 480), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 624)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 736);
+  w15 = v128.load(words, 512);
+  w2 = v128.load(words, 720);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 496), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 640)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 752);
+  w15 = v128.load(words, 528);
+  w2 = v128.load(words, 736);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 512), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 656)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 768);
+  w15 = v128.load(words, 544);
+  w2 = v128.load(words, 752);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 528), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 672)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 784);
+  w15 = v128.load(words, 560);
+  w2 = v128.load(words, 768);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 544), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 688)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 800);
+  w15 = v128.load(words, 576);
+  w2 = v128.load(words, 784);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 560), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 704)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 816);
+  w15 = v128.load(words, 592);
+  w2 = v128.load(words, 800);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 576), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 720)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 832);
+  w15 = v128.load(words, 608);
+  w2 = v128.load(words, 816);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 592), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 736)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 848);
+  w15 = v128.load(words, 624);
+  w2 = v128.load(words, 832);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 608), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 752)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 864);
+  w15 = v128.load(words, 640);
+  w2 = v128.load(words, 848);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 624), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 768)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 880);
+  w15 = v128.load(words, 656);
+  w2 = v128.load(words, 864);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 640), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 784)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 896);
+  w15 = v128.load(words, 672);
+  w2 = v128.load(words, 880);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 656), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 800)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 912);
+  w15 = v128.load(words, 688);
+  w2 = v128.load(words, 896);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 672), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 816)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 928);
+  w15 = v128.load(words, 704);
+  w2 = v128.load(words, 912);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 688), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 832)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 944);
+  w15 = v128.load(words, 720);
+  w2 = v128.load(words, 928);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 704), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 848)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 960);
+  w15 = v128.load(words, 736);
+  w2 = v128.load(words, 944);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 720), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 864)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 976);
+  w15 = v128.load(words, 752);
+  w2 = v128.load(words, 960);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 736), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 880)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 992);
+  w15 = v128.load(words, 768);
+  w2 = v128.load(words, 976);
+  v128.store(words, i32x4.add(i32x4.add(i32x4.add(v128.load(words, 752), v128.xor(v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))), i32x4.shr_u(w15, 3))), v128.load(words, 896)), v128.xor(v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))), i32x4.shr_u(w2, 10))), 1008);
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0x428a2f98)), v128.load(words, 0));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0x71374491),
-    ),
-    w1,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0x71374491)), v128.load(words, 16));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0xb5c0fbcf),
-    ),
-    w2,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0xb5c0fbcf)), v128.load(words, 32));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0xe9b5dba5),
-    ),
-    w3,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0xe9b5dba5)), v128.load(words, 48));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x3956c25b),
-    ),
-    w4,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x3956c25b)), v128.load(words, 64));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0x59f111f1),
-    ),
-    w5,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0x59f111f1)), v128.load(words, 80));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x923f82a4),
-    ),
-    w6,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x923f82a4)), v128.load(words, 96));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0xab1c5ed5),
-    ),
-    w7,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0xab1c5ed5)), v128.load(words, 112));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0xd807aa98),
-    ),
-    w8,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0xd807aa98)), v128.load(words, 128));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0x12835b01),
-    ),
-    w9,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0x12835b01)), v128.load(words, 144));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0x243185be),
-    ),
-    w10,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0x243185be)), v128.load(words, 160));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0x550c7dc3),
-    ),
-    w11,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0x550c7dc3)), v128.load(words, 176));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x72be5d74),
-    ),
-    w12,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x72be5d74)), v128.load(words, 192));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0x80deb1fe),
-    ),
-    w13,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0x80deb1fe)), v128.load(words, 208));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x9bdc06a7),
-    ),
-    w14,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x9bdc06a7)), v128.load(words, 224));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0xc19bf174),
-    ),
-    w15,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0xc19bf174)), v128.load(words, 240));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w0 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w0,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w1, 7), i32x4.shl(w1, 25)), v128.or(i32x4.shr_u(w1, 18), i32x4.shl(w1, 14))),
-          i32x4.shr_u(w1, 3),
-        ),
-      ),
-      w9,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w14, 17), i32x4.shl(w14, 15)), v128.or(i32x4.shr_u(w14, 19), i32x4.shl(w14, 13))),
-      i32x4.shr_u(w14, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0xe49b69c1),
-    ),
-    w0,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0xe49b69c1)), v128.load(words, 256));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w1 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w1,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w2, 7), i32x4.shl(w2, 25)), v128.or(i32x4.shr_u(w2, 18), i32x4.shl(w2, 14))),
-          i32x4.shr_u(w2, 3),
-        ),
-      ),
-      w10,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w15, 17), i32x4.shl(w15, 15)), v128.or(i32x4.shr_u(w15, 19), i32x4.shl(w15, 13))),
-      i32x4.shr_u(w15, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0xefbe4786),
-    ),
-    w1,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0xefbe4786)), v128.load(words, 272));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w2 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w2,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w3, 7), i32x4.shl(w3, 25)), v128.or(i32x4.shr_u(w3, 18), i32x4.shl(w3, 14))),
-          i32x4.shr_u(w3, 3),
-        ),
-      ),
-      w11,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w0, 17), i32x4.shl(w0, 15)), v128.or(i32x4.shr_u(w0, 19), i32x4.shl(w0, 13))),
-      i32x4.shr_u(w0, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0x0fc19dc6),
-    ),
-    w2,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0x0fc19dc6)), v128.load(words, 288));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w3 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w3,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w4, 7), i32x4.shl(w4, 25)), v128.or(i32x4.shr_u(w4, 18), i32x4.shl(w4, 14))),
-          i32x4.shr_u(w4, 3),
-        ),
-      ),
-      w12,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w1, 17), i32x4.shl(w1, 15)), v128.or(i32x4.shr_u(w1, 19), i32x4.shl(w1, 13))),
-      i32x4.shr_u(w1, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0x240ca1cc),
-    ),
-    w3,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0x240ca1cc)), v128.load(words, 304));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w4 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w4,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w5, 7), i32x4.shl(w5, 25)), v128.or(i32x4.shr_u(w5, 18), i32x4.shl(w5, 14))),
-          i32x4.shr_u(w5, 3),
-        ),
-      ),
-      w13,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))),
-      i32x4.shr_u(w2, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x2de92c6f),
-    ),
-    w4,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x2de92c6f)), v128.load(words, 320));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w5 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w5,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w6, 7), i32x4.shl(w6, 25)), v128.or(i32x4.shr_u(w6, 18), i32x4.shl(w6, 14))),
-          i32x4.shr_u(w6, 3),
-        ),
-      ),
-      w14,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w3, 17), i32x4.shl(w3, 15)), v128.or(i32x4.shr_u(w3, 19), i32x4.shl(w3, 13))),
-      i32x4.shr_u(w3, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0x4a7484aa),
-    ),
-    w5,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0x4a7484aa)), v128.load(words, 336));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w6 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w6,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w7, 7), i32x4.shl(w7, 25)), v128.or(i32x4.shr_u(w7, 18), i32x4.shl(w7, 14))),
-          i32x4.shr_u(w7, 3),
-        ),
-      ),
-      w15,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w4, 17), i32x4.shl(w4, 15)), v128.or(i32x4.shr_u(w4, 19), i32x4.shl(w4, 13))),
-      i32x4.shr_u(w4, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x5cb0a9dc),
-    ),
-    w6,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x5cb0a9dc)), v128.load(words, 352));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w7 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w7,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w8, 7), i32x4.shl(w8, 25)), v128.or(i32x4.shr_u(w8, 18), i32x4.shl(w8, 14))),
-          i32x4.shr_u(w8, 3),
-        ),
-      ),
-      w0,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w5, 17), i32x4.shl(w5, 15)), v128.or(i32x4.shr_u(w5, 19), i32x4.shl(w5, 13))),
-      i32x4.shr_u(w5, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0x76f988da),
-    ),
-    w7,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0x76f988da)), v128.load(words, 368));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w8 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w8,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w9, 7), i32x4.shl(w9, 25)), v128.or(i32x4.shr_u(w9, 18), i32x4.shl(w9, 14))),
-          i32x4.shr_u(w9, 3),
-        ),
-      ),
-      w1,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w6, 17), i32x4.shl(w6, 15)), v128.or(i32x4.shr_u(w6, 19), i32x4.shl(w6, 13))),
-      i32x4.shr_u(w6, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0x983e5152),
-    ),
-    w8,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0x983e5152)), v128.load(words, 384));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w9 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w9,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w10, 7), i32x4.shl(w10, 25)), v128.or(i32x4.shr_u(w10, 18), i32x4.shl(w10, 14))),
-          i32x4.shr_u(w10, 3),
-        ),
-      ),
-      w2,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w7, 17), i32x4.shl(w7, 15)), v128.or(i32x4.shr_u(w7, 19), i32x4.shl(w7, 13))),
-      i32x4.shr_u(w7, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0xa831c66d),
-    ),
-    w9,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0xa831c66d)), v128.load(words, 400));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w10 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w10,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w11, 7), i32x4.shl(w11, 25)), v128.or(i32x4.shr_u(w11, 18), i32x4.shl(w11, 14))),
-          i32x4.shr_u(w11, 3),
-        ),
-      ),
-      w3,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w8, 17), i32x4.shl(w8, 15)), v128.or(i32x4.shr_u(w8, 19), i32x4.shl(w8, 13))),
-      i32x4.shr_u(w8, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0xb00327c8),
-    ),
-    w10,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0xb00327c8)), v128.load(words, 416));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w11 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w11,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w12, 7), i32x4.shl(w12, 25)), v128.or(i32x4.shr_u(w12, 18), i32x4.shl(w12, 14))),
-          i32x4.shr_u(w12, 3),
-        ),
-      ),
-      w4,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w9, 17), i32x4.shl(w9, 15)), v128.or(i32x4.shr_u(w9, 19), i32x4.shl(w9, 13))),
-      i32x4.shr_u(w9, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0xbf597fc7),
-    ),
-    w11,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0xbf597fc7)), v128.load(words, 432));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w12 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w12,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w13, 7), i32x4.shl(w13, 25)), v128.or(i32x4.shr_u(w13, 18), i32x4.shl(w13, 14))),
-          i32x4.shr_u(w13, 3),
-        ),
-      ),
-      w5,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w10, 17), i32x4.shl(w10, 15)), v128.or(i32x4.shr_u(w10, 19), i32x4.shl(w10, 13))),
-      i32x4.shr_u(w10, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0xc6e00bf3),
-    ),
-    w12,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0xc6e00bf3)), v128.load(words, 448));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w13 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w13,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w14, 7), i32x4.shl(w14, 25)), v128.or(i32x4.shr_u(w14, 18), i32x4.shl(w14, 14))),
-          i32x4.shr_u(w14, 3),
-        ),
-      ),
-      w6,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w11, 17), i32x4.shl(w11, 15)), v128.or(i32x4.shr_u(w11, 19), i32x4.shl(w11, 13))),
-      i32x4.shr_u(w11, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0xd5a79147),
-    ),
-    w13,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0xd5a79147)), v128.load(words, 464));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w14 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w14,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))),
-          i32x4.shr_u(w15, 3),
-        ),
-      ),
-      w7,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w12, 17), i32x4.shl(w12, 15)), v128.or(i32x4.shr_u(w12, 19), i32x4.shl(w12, 13))),
-      i32x4.shr_u(w12, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x06ca6351),
-    ),
-    w14,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x06ca6351)), v128.load(words, 480));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w15 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w15,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w0, 7), i32x4.shl(w0, 25)), v128.or(i32x4.shr_u(w0, 18), i32x4.shl(w0, 14))),
-          i32x4.shr_u(w0, 3),
-        ),
-      ),
-      w8,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w13, 17), i32x4.shl(w13, 15)), v128.or(i32x4.shr_u(w13, 19), i32x4.shl(w13, 13))),
-      i32x4.shr_u(w13, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0x14292967),
-    ),
-    w15,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0x14292967)), v128.load(words, 496));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w0 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w0,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w1, 7), i32x4.shl(w1, 25)), v128.or(i32x4.shr_u(w1, 18), i32x4.shl(w1, 14))),
-          i32x4.shr_u(w1, 3),
-        ),
-      ),
-      w9,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w14, 17), i32x4.shl(w14, 15)), v128.or(i32x4.shr_u(w14, 19), i32x4.shl(w14, 13))),
-      i32x4.shr_u(w14, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0x27b70a85),
-    ),
-    w0,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0x27b70a85)), v128.load(words, 512));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w1 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w1,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w2, 7), i32x4.shl(w2, 25)), v128.or(i32x4.shr_u(w2, 18), i32x4.shl(w2, 14))),
-          i32x4.shr_u(w2, 3),
-        ),
-      ),
-      w10,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w15, 17), i32x4.shl(w15, 15)), v128.or(i32x4.shr_u(w15, 19), i32x4.shl(w15, 13))),
-      i32x4.shr_u(w15, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0x2e1b2138),
-    ),
-    w1,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0x2e1b2138)), v128.load(words, 528));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w2 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w2,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w3, 7), i32x4.shl(w3, 25)), v128.or(i32x4.shr_u(w3, 18), i32x4.shl(w3, 14))),
-          i32x4.shr_u(w3, 3),
-        ),
-      ),
-      w11,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w0, 17), i32x4.shl(w0, 15)), v128.or(i32x4.shr_u(w0, 19), i32x4.shl(w0, 13))),
-      i32x4.shr_u(w0, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0x4d2c6dfc),
-    ),
-    w2,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0x4d2c6dfc)), v128.load(words, 544));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w3 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w3,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w4, 7), i32x4.shl(w4, 25)), v128.or(i32x4.shr_u(w4, 18), i32x4.shl(w4, 14))),
-          i32x4.shr_u(w4, 3),
-        ),
-      ),
-      w12,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w1, 17), i32x4.shl(w1, 15)), v128.or(i32x4.shr_u(w1, 19), i32x4.shl(w1, 13))),
-      i32x4.shr_u(w1, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0x53380d13),
-    ),
-    w3,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0x53380d13)), v128.load(words, 560));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w4 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w4,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w5, 7), i32x4.shl(w5, 25)), v128.or(i32x4.shr_u(w5, 18), i32x4.shl(w5, 14))),
-          i32x4.shr_u(w5, 3),
-        ),
-      ),
-      w13,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))),
-      i32x4.shr_u(w2, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x650a7354),
-    ),
-    w4,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x650a7354)), v128.load(words, 576));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w5 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w5,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w6, 7), i32x4.shl(w6, 25)), v128.or(i32x4.shr_u(w6, 18), i32x4.shl(w6, 14))),
-          i32x4.shr_u(w6, 3),
-        ),
-      ),
-      w14,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w3, 17), i32x4.shl(w3, 15)), v128.or(i32x4.shr_u(w3, 19), i32x4.shl(w3, 13))),
-      i32x4.shr_u(w3, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0x766a0abb),
-    ),
-    w5,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0x766a0abb)), v128.load(words, 592));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w6 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w6,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w7, 7), i32x4.shl(w7, 25)), v128.or(i32x4.shr_u(w7, 18), i32x4.shl(w7, 14))),
-          i32x4.shr_u(w7, 3),
-        ),
-      ),
-      w15,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w4, 17), i32x4.shl(w4, 15)), v128.or(i32x4.shr_u(w4, 19), i32x4.shl(w4, 13))),
-      i32x4.shr_u(w4, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x81c2c92e),
-    ),
-    w6,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x81c2c92e)), v128.load(words, 608));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w7 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w7,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w8, 7), i32x4.shl(w8, 25)), v128.or(i32x4.shr_u(w8, 18), i32x4.shl(w8, 14))),
-          i32x4.shr_u(w8, 3),
-        ),
-      ),
-      w0,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w5, 17), i32x4.shl(w5, 15)), v128.or(i32x4.shr_u(w5, 19), i32x4.shl(w5, 13))),
-      i32x4.shr_u(w5, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0x92722c85),
-    ),
-    w7,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0x92722c85)), v128.load(words, 624));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w8 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w8,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w9, 7), i32x4.shl(w9, 25)), v128.or(i32x4.shr_u(w9, 18), i32x4.shl(w9, 14))),
-          i32x4.shr_u(w9, 3),
-        ),
-      ),
-      w1,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w6, 17), i32x4.shl(w6, 15)), v128.or(i32x4.shr_u(w6, 19), i32x4.shl(w6, 13))),
-      i32x4.shr_u(w6, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0xa2bfe8a1),
-    ),
-    w8,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0xa2bfe8a1)), v128.load(words, 640));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w9 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w9,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w10, 7), i32x4.shl(w10, 25)), v128.or(i32x4.shr_u(w10, 18), i32x4.shl(w10, 14))),
-          i32x4.shr_u(w10, 3),
-        ),
-      ),
-      w2,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w7, 17), i32x4.shl(w7, 15)), v128.or(i32x4.shr_u(w7, 19), i32x4.shl(w7, 13))),
-      i32x4.shr_u(w7, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0xa81a664b),
-    ),
-    w9,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0xa81a664b)), v128.load(words, 656));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w10 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w10,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w11, 7), i32x4.shl(w11, 25)), v128.or(i32x4.shr_u(w11, 18), i32x4.shl(w11, 14))),
-          i32x4.shr_u(w11, 3),
-        ),
-      ),
-      w3,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w8, 17), i32x4.shl(w8, 15)), v128.or(i32x4.shr_u(w8, 19), i32x4.shl(w8, 13))),
-      i32x4.shr_u(w8, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0xc24b8b70),
-    ),
-    w10,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0xc24b8b70)), v128.load(words, 672));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w11 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w11,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w12, 7), i32x4.shl(w12, 25)), v128.or(i32x4.shr_u(w12, 18), i32x4.shl(w12, 14))),
-          i32x4.shr_u(w12, 3),
-        ),
-      ),
-      w4,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w9, 17), i32x4.shl(w9, 15)), v128.or(i32x4.shr_u(w9, 19), i32x4.shl(w9, 13))),
-      i32x4.shr_u(w9, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0xc76c51a3),
-    ),
-    w11,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0xc76c51a3)), v128.load(words, 688));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w12 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w12,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w13, 7), i32x4.shl(w13, 25)), v128.or(i32x4.shr_u(w13, 18), i32x4.shl(w13, 14))),
-          i32x4.shr_u(w13, 3),
-        ),
-      ),
-      w5,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w10, 17), i32x4.shl(w10, 15)), v128.or(i32x4.shr_u(w10, 19), i32x4.shl(w10, 13))),
-      i32x4.shr_u(w10, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0xd192e819),
-    ),
-    w12,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0xd192e819)), v128.load(words, 704));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w13 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w13,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w14, 7), i32x4.shl(w14, 25)), v128.or(i32x4.shr_u(w14, 18), i32x4.shl(w14, 14))),
-          i32x4.shr_u(w14, 3),
-        ),
-      ),
-      w6,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w11, 17), i32x4.shl(w11, 15)), v128.or(i32x4.shr_u(w11, 19), i32x4.shl(w11, 13))),
-      i32x4.shr_u(w11, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0xd6990624),
-    ),
-    w13,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0xd6990624)), v128.load(words, 720));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w14 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w14,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))),
-          i32x4.shr_u(w15, 3),
-        ),
-      ),
-      w7,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w12, 17), i32x4.shl(w12, 15)), v128.or(i32x4.shr_u(w12, 19), i32x4.shl(w12, 13))),
-      i32x4.shr_u(w12, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0xf40e3585),
-    ),
-    w14,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0xf40e3585)), v128.load(words, 736));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w15 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w15,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w0, 7), i32x4.shl(w0, 25)), v128.or(i32x4.shr_u(w0, 18), i32x4.shl(w0, 14))),
-          i32x4.shr_u(w0, 3),
-        ),
-      ),
-      w8,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w13, 17), i32x4.shl(w13, 15)), v128.or(i32x4.shr_u(w13, 19), i32x4.shl(w13, 13))),
-      i32x4.shr_u(w13, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0x106aa070),
-    ),
-    w15,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0x106aa070)), v128.load(words, 752));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w0 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w0,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w1, 7), i32x4.shl(w1, 25)), v128.or(i32x4.shr_u(w1, 18), i32x4.shl(w1, 14))),
-          i32x4.shr_u(w1, 3),
-        ),
-      ),
-      w9,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w14, 17), i32x4.shl(w14, 15)), v128.or(i32x4.shr_u(w14, 19), i32x4.shl(w14, 13))),
-      i32x4.shr_u(w14, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0x19a4c116),
-    ),
-    w0,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0x19a4c116)), v128.load(words, 768));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w1 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w1,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w2, 7), i32x4.shl(w2, 25)), v128.or(i32x4.shr_u(w2, 18), i32x4.shl(w2, 14))),
-          i32x4.shr_u(w2, 3),
-        ),
-      ),
-      w10,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w15, 17), i32x4.shl(w15, 15)), v128.or(i32x4.shr_u(w15, 19), i32x4.shl(w15, 13))),
-      i32x4.shr_u(w15, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0x1e376c08),
-    ),
-    w1,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0x1e376c08)), v128.load(words, 784));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w2 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w2,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w3, 7), i32x4.shl(w3, 25)), v128.or(i32x4.shr_u(w3, 18), i32x4.shl(w3, 14))),
-          i32x4.shr_u(w3, 3),
-        ),
-      ),
-      w11,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w0, 17), i32x4.shl(w0, 15)), v128.or(i32x4.shr_u(w0, 19), i32x4.shl(w0, 13))),
-      i32x4.shr_u(w0, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0x2748774c),
-    ),
-    w2,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0x2748774c)), v128.load(words, 800));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w3 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w3,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w4, 7), i32x4.shl(w4, 25)), v128.or(i32x4.shr_u(w4, 18), i32x4.shl(w4, 14))),
-          i32x4.shr_u(w4, 3),
-        ),
-      ),
-      w12,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w1, 17), i32x4.shl(w1, 15)), v128.or(i32x4.shr_u(w1, 19), i32x4.shl(w1, 13))),
-      i32x4.shr_u(w1, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0x34b0bcb5),
-    ),
-    w3,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0x34b0bcb5)), v128.load(words, 816));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w4 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w4,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w5, 7), i32x4.shl(w5, 25)), v128.or(i32x4.shr_u(w5, 18), i32x4.shl(w5, 14))),
-          i32x4.shr_u(w5, 3),
-        ),
-      ),
-      w13,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w2, 17), i32x4.shl(w2, 15)), v128.or(i32x4.shr_u(w2, 19), i32x4.shl(w2, 13))),
-      i32x4.shr_u(w2, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x391c0cb3),
-    ),
-    w4,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x391c0cb3)), v128.load(words, 832));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w5 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w5,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w6, 7), i32x4.shl(w6, 25)), v128.or(i32x4.shr_u(w6, 18), i32x4.shl(w6, 14))),
-          i32x4.shr_u(w6, 3),
-        ),
-      ),
-      w14,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w3, 17), i32x4.shl(w3, 15)), v128.or(i32x4.shr_u(w3, 19), i32x4.shl(w3, 13))),
-      i32x4.shr_u(w3, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0x4ed8aa4a),
-    ),
-    w5,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0x4ed8aa4a)), v128.load(words, 848));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w6 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w6,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w7, 7), i32x4.shl(w7, 25)), v128.or(i32x4.shr_u(w7, 18), i32x4.shl(w7, 14))),
-          i32x4.shr_u(w7, 3),
-        ),
-      ),
-      w15,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w4, 17), i32x4.shl(w4, 15)), v128.or(i32x4.shr_u(w4, 19), i32x4.shl(w4, 13))),
-      i32x4.shr_u(w4, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0x5b9cca4f),
-    ),
-    w6,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0x5b9cca4f)), v128.load(words, 864));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w7 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w7,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w8, 7), i32x4.shl(w8, 25)), v128.or(i32x4.shr_u(w8, 18), i32x4.shl(w8, 14))),
-          i32x4.shr_u(w8, 3),
-        ),
-      ),
-      w0,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w5, 17), i32x4.shl(w5, 15)), v128.or(i32x4.shr_u(w5, 19), i32x4.shl(w5, 13))),
-      i32x4.shr_u(w5, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0x682e6ff3),
-    ),
-    w7,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0x682e6ff3)), v128.load(words, 880));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
-  w8 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w8,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w9, 7), i32x4.shl(w9, 25)), v128.or(i32x4.shr_u(w9, 18), i32x4.shl(w9, 14))),
-          i32x4.shr_u(w9, 3),
-        ),
-      ),
-      w1,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w6, 17), i32x4.shl(w6, 15)), v128.or(i32x4.shr_u(w6, 19), i32x4.shl(w6, 13))),
-      i32x4.shr_u(w6, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          h,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))),
-            v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)),
-          ),
-        ),
-        v128.xor(g, v128.and(e, v128.xor(f, g))),
-      ),
-      i32x4.splat(0x748f82ee),
-    ),
-    w8,
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 6), i32x4.shl(e, 26)), v128.or(i32x4.shr_u(e, 11), i32x4.shl(e, 21))), v128.or(i32x4.shr_u(e, 25), i32x4.shl(e, 7)))), v128.xor(g, v128.and(e, v128.xor(f, g)))), i32x4.splat(0x748f82ee)), v128.load(words, 896));
   d = i32x4.add(d, t);
-  h = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))),
-        v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)),
-      ),
-    ),
-    v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))),
-  );
-  w9 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w9,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w10, 7), i32x4.shl(w10, 25)), v128.or(i32x4.shr_u(w10, 18), i32x4.shl(w10, 14))),
-          i32x4.shr_u(w10, 3),
-        ),
-      ),
-      w2,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w7, 17), i32x4.shl(w7, 15)), v128.or(i32x4.shr_u(w7, 19), i32x4.shl(w7, 13))),
-      i32x4.shr_u(w7, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          g,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))),
-            v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)),
-          ),
-        ),
-        v128.xor(f, v128.and(d, v128.xor(e, f))),
-      ),
-      i32x4.splat(0x78a5636f),
-    ),
-    w9,
-  );
+  h = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 2), i32x4.shl(a, 30)), v128.or(i32x4.shr_u(a, 13), i32x4.shl(a, 19))), v128.or(i32x4.shr_u(a, 22), i32x4.shl(a, 10)))), v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(g, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 6), i32x4.shl(d, 26)), v128.or(i32x4.shr_u(d, 11), i32x4.shl(d, 21))), v128.or(i32x4.shr_u(d, 25), i32x4.shl(d, 7)))), v128.xor(f, v128.and(d, v128.xor(e, f)))), i32x4.splat(0x78a5636f)), v128.load(words, 912));
   c = i32x4.add(c, t);
-  g = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))),
-        v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)),
-      ),
-    ),
-    v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))),
-  );
-  w10 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w10,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w11, 7), i32x4.shl(w11, 25)), v128.or(i32x4.shr_u(w11, 18), i32x4.shl(w11, 14))),
-          i32x4.shr_u(w11, 3),
-        ),
-      ),
-      w3,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w8, 17), i32x4.shl(w8, 15)), v128.or(i32x4.shr_u(w8, 19), i32x4.shl(w8, 13))),
-      i32x4.shr_u(w8, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          f,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))),
-            v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)),
-          ),
-        ),
-        v128.xor(e, v128.and(c, v128.xor(d, e))),
-      ),
-      i32x4.splat(0x84c87814),
-    ),
-    w10,
-  );
+  g = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 2), i32x4.shl(h, 30)), v128.or(i32x4.shr_u(h, 13), i32x4.shl(h, 19))), v128.or(i32x4.shr_u(h, 22), i32x4.shl(h, 10)))), v128.or(v128.and(h, a), v128.and(b, v128.or(h, a))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(f, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 6), i32x4.shl(c, 26)), v128.or(i32x4.shr_u(c, 11), i32x4.shl(c, 21))), v128.or(i32x4.shr_u(c, 25), i32x4.shl(c, 7)))), v128.xor(e, v128.and(c, v128.xor(d, e)))), i32x4.splat(0x84c87814)), v128.load(words, 928));
   b = i32x4.add(b, t);
-  f = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))),
-        v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)),
-      ),
-    ),
-    v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))),
-  );
-  w11 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w11,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w12, 7), i32x4.shl(w12, 25)), v128.or(i32x4.shr_u(w12, 18), i32x4.shl(w12, 14))),
-          i32x4.shr_u(w12, 3),
-        ),
-      ),
-      w4,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w9, 17), i32x4.shl(w9, 15)), v128.or(i32x4.shr_u(w9, 19), i32x4.shl(w9, 13))),
-      i32x4.shr_u(w9, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          e,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))),
-            v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)),
-          ),
-        ),
-        v128.xor(d, v128.and(b, v128.xor(c, d))),
-      ),
-      i32x4.splat(0x8cc70208),
-    ),
-    w11,
-  );
+  f = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 2), i32x4.shl(g, 30)), v128.or(i32x4.shr_u(g, 13), i32x4.shl(g, 19))), v128.or(i32x4.shr_u(g, 22), i32x4.shl(g, 10)))), v128.or(v128.and(g, h), v128.and(a, v128.or(g, h))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(e, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 6), i32x4.shl(b, 26)), v128.or(i32x4.shr_u(b, 11), i32x4.shl(b, 21))), v128.or(i32x4.shr_u(b, 25), i32x4.shl(b, 7)))), v128.xor(d, v128.and(b, v128.xor(c, d)))), i32x4.splat(0x8cc70208)), v128.load(words, 944));
   a = i32x4.add(a, t);
-  e = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))),
-        v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)),
-      ),
-    ),
-    v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))),
-  );
-  w12 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w12,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w13, 7), i32x4.shl(w13, 25)), v128.or(i32x4.shr_u(w13, 18), i32x4.shl(w13, 14))),
-          i32x4.shr_u(w13, 3),
-        ),
-      ),
-      w5,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w10, 17), i32x4.shl(w10, 15)), v128.or(i32x4.shr_u(w10, 19), i32x4.shl(w10, 13))),
-      i32x4.shr_u(w10, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          d,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))),
-            v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)),
-          ),
-        ),
-        v128.xor(c, v128.and(a, v128.xor(b, c))),
-      ),
-      i32x4.splat(0x90befffa),
-    ),
-    w12,
-  );
+  e = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 2), i32x4.shl(f, 30)), v128.or(i32x4.shr_u(f, 13), i32x4.shl(f, 19))), v128.or(i32x4.shr_u(f, 22), i32x4.shl(f, 10)))), v128.or(v128.and(f, g), v128.and(h, v128.or(f, g))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(d, v128.xor(v128.xor(v128.or(i32x4.shr_u(a, 6), i32x4.shl(a, 26)), v128.or(i32x4.shr_u(a, 11), i32x4.shl(a, 21))), v128.or(i32x4.shr_u(a, 25), i32x4.shl(a, 7)))), v128.xor(c, v128.and(a, v128.xor(b, c)))), i32x4.splat(0x90befffa)), v128.load(words, 960));
   h = i32x4.add(h, t);
-  d = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))),
-        v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)),
-      ),
-    ),
-    v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))),
-  );
-  w13 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w13,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w14, 7), i32x4.shl(w14, 25)), v128.or(i32x4.shr_u(w14, 18), i32x4.shl(w14, 14))),
-          i32x4.shr_u(w14, 3),
-        ),
-      ),
-      w6,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w11, 17), i32x4.shl(w11, 15)), v128.or(i32x4.shr_u(w11, 19), i32x4.shl(w11, 13))),
-      i32x4.shr_u(w11, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          c,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))),
-            v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)),
-          ),
-        ),
-        v128.xor(b, v128.and(h, v128.xor(a, b))),
-      ),
-      i32x4.splat(0xa4506ceb),
-    ),
-    w13,
-  );
+  d = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(e, 2), i32x4.shl(e, 30)), v128.or(i32x4.shr_u(e, 13), i32x4.shl(e, 19))), v128.or(i32x4.shr_u(e, 22), i32x4.shl(e, 10)))), v128.or(v128.and(e, f), v128.and(g, v128.or(e, f))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(c, v128.xor(v128.xor(v128.or(i32x4.shr_u(h, 6), i32x4.shl(h, 26)), v128.or(i32x4.shr_u(h, 11), i32x4.shl(h, 21))), v128.or(i32x4.shr_u(h, 25), i32x4.shl(h, 7)))), v128.xor(b, v128.and(h, v128.xor(a, b)))), i32x4.splat(0xa4506ceb)), v128.load(words, 976));
   g = i32x4.add(g, t);
-  c = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))),
-        v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)),
-      ),
-    ),
-    v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))),
-  );
-  w14 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w14,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w15, 7), i32x4.shl(w15, 25)), v128.or(i32x4.shr_u(w15, 18), i32x4.shl(w15, 14))),
-          i32x4.shr_u(w15, 3),
-        ),
-      ),
-      w7,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w12, 17), i32x4.shl(w12, 15)), v128.or(i32x4.shr_u(w12, 19), i32x4.shl(w12, 13))),
-      i32x4.shr_u(w12, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          b,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))),
-            v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)),
-          ),
-        ),
-        v128.xor(a, v128.and(g, v128.xor(h, a))),
-      ),
-      i32x4.splat(0xbef9a3f7),
-    ),
-    w14,
-  );
+  c = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(d, 2), i32x4.shl(d, 30)), v128.or(i32x4.shr_u(d, 13), i32x4.shl(d, 19))), v128.or(i32x4.shr_u(d, 22), i32x4.shl(d, 10)))), v128.or(v128.and(d, e), v128.and(f, v128.or(d, e))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(b, v128.xor(v128.xor(v128.or(i32x4.shr_u(g, 6), i32x4.shl(g, 26)), v128.or(i32x4.shr_u(g, 11), i32x4.shl(g, 21))), v128.or(i32x4.shr_u(g, 25), i32x4.shl(g, 7)))), v128.xor(a, v128.and(g, v128.xor(h, a)))), i32x4.splat(0xbef9a3f7)), v128.load(words, 992));
   f = i32x4.add(f, t);
-  b = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))),
-        v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)),
-      ),
-    ),
-    v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))),
-  );
-  w15 = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        w15,
-        v128.xor(
-          v128.xor(v128.or(i32x4.shr_u(w0, 7), i32x4.shl(w0, 25)), v128.or(i32x4.shr_u(w0, 18), i32x4.shl(w0, 14))),
-          i32x4.shr_u(w0, 3),
-        ),
-      ),
-      w8,
-    ),
-    v128.xor(
-      v128.xor(v128.or(i32x4.shr_u(w13, 17), i32x4.shl(w13, 15)), v128.or(i32x4.shr_u(w13, 19), i32x4.shl(w13, 13))),
-      i32x4.shr_u(w13, 10),
-    ),
-  );
-  t = i32x4.add(
-    i32x4.add(
-      i32x4.add(
-        i32x4.add(
-          a,
-          v128.xor(
-            v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))),
-            v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)),
-          ),
-        ),
-        v128.xor(h, v128.and(f, v128.xor(g, h))),
-      ),
-      i32x4.splat(0xc67178f2),
-    ),
-    w15,
-  );
+  b = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(c, 2), i32x4.shl(c, 30)), v128.or(i32x4.shr_u(c, 13), i32x4.shl(c, 19))), v128.or(i32x4.shr_u(c, 22), i32x4.shl(c, 10)))), v128.or(v128.and(c, d), v128.and(e, v128.or(c, d))));
+  t = i32x4.add(i32x4.add(i32x4.add(i32x4.add(a, v128.xor(v128.xor(v128.or(i32x4.shr_u(f, 6), i32x4.shl(f, 26)), v128.or(i32x4.shr_u(f, 11), i32x4.shl(f, 21))), v128.or(i32x4.shr_u(f, 25), i32x4.shl(f, 7)))), v128.xor(h, v128.and(f, v128.xor(g, h)))), i32x4.splat(0xc67178f2)), v128.load(words, 1008));
   e = i32x4.add(e, t);
-  a = i32x4.add(
-    i32x4.add(
-      t,
-      v128.xor(
-        v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))),
-        v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)),
-      ),
-    ),
-    v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))),
-  );
+  a = i32x4.add(i32x4.add(t, v128.xor(v128.xor(v128.or(i32x4.shr_u(b, 2), i32x4.shl(b, 30)), v128.or(i32x4.shr_u(b, 13), i32x4.shl(b, 19))), v128.or(i32x4.shr_u(b, 22), i32x4.shl(b, 10)))), v128.or(v128.and(b, c), v128.and(d, v128.or(b, c))));
   v128.store(state, i32x4.add(v128.load(state, 0), a), 0);
   v128.store(state, i32x4.add(v128.load(state, 16), b), 16);
   v128.store(state, i32x4.add(v128.load(state, 32), c), 32);
