@@ -25,6 +25,7 @@ interface CryptoExports {
   memory: WebAssembly.Memory;
   alloc(size: number): number;
   useSimd(on: number): void;
+  simdGroups(): number;
   sha256(ptr: number, len: number, out: number): void;
   hmacInit(keyPtr: number, keyLen: number, slot: number): void;
   hmac(slot: number, ptr: number, len: number, out: number): void;
@@ -181,6 +182,11 @@ export class WasmCrypto {
    */
   set simd(on: boolean) {
     this.#x.useSimd(on ? 1 : 0);
+  }
+
+  /** Number of four-message SIMD groups this instance has processed (for tests and diagnostics). */
+  get simdGroups(): number {
+    return this.#x.simdGroups();
   }
 
   /** The replay window size (counters) of this instance. */
