@@ -10,7 +10,28 @@
  * @module
  */
 import { PipelineError } from "../core/errors/mod.ts";
-import { ascImports, loadWasmModule, loadWasmModuleSync } from "./loader.ts";
+import { ascImports, loadWasmModule } from "./loader.ts";
+
+let syncModule: WebAssembly.Module | undefined;
+
+/** Compile `wasm/build/crypto.wasm` synchronously, once (it is small; lets factories be synchronous). */
+function loadCryptoSync(): WebAssembly.Module {
+  if (!syncModule) {
+    const url = new URL("./build/crypto.wasm", import.meta.url);
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(url);
+    } catch (cause) {
+      throw new PipelineError(
+        "wasm.missing",
+        `WASM module crypto not built (${url.pathname}); run \`deno task wasm:build\``,
+        { cause },
+      );
+    }
+    syncModule = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  }
+  return syncModule;
+}
 
 /** Verdict: the envelope is valid, fresh and not replayed. */
 export const VERDICT_OK = 0;
@@ -172,7 +193,7 @@ export class WasmCrypto {
   /** Like {@link create}, synchronously (the module is small; compiled once per process). */
   static createSync(options: { replayWindow?: number } = {}): WasmCrypto {
     const window = checkWindow(options.replayWindow ?? 256);
-    const inst = new WebAssembly.Instance(loadWasmModuleSync("crypto"), ascImports);
+    const inst = new WebAssembly.Instance(loadCryptoSync(), ascImports);
     return new WasmCrypto(inst.exports as unknown as CryptoExports, window);
   }
 

@@ -1,6 +1,6 @@
 /**
- * Compiles and caches the project's WebAssembly modules (`wasm/build/<name>.wasm`).
- * Re-exported by `wasm/mod.ts`.
+ * Loads compiled WebAssembly modules from `wasm/build/` (once per process) and the
+ * imports every AssemblyScript module built with `--runtime stub` needs.
  * @module
  */
 import { PipelineError } from "../core/errors/mod.ts";
@@ -32,34 +32,6 @@ export function loadWasmModule(name: string): Promise<WebAssembly.Module> {
     cache.set(name, p);
   }
   return p;
-}
-
-const syncCache = new Map<string, WebAssembly.Module>();
-
-/**
- * Compile (once, synchronously) and return the module `wasm/build/<name>.wasm`. For small
- * modules whose users want synchronous factories (such as `crypto`).
- *
- * @param name module name, the entry file's base name in `wasm/assembly/`
- */
-export function loadWasmModuleSync(name: string): WebAssembly.Module {
-  let m = syncCache.get(name);
-  if (!m) {
-    const url = new URL(`./build/${name}.wasm`, import.meta.url);
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(url);
-    } catch (cause) {
-      throw new PipelineError(
-        "wasm.missing",
-        `WASM module ${name} not built (${url.pathname}); run \`deno task wasm:build\``,
-        { cause },
-      );
-    }
-    m = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-    syncCache.set(name, m);
-  }
-  return m;
 }
 
 /** Imports every AssemblyScript module built with `--runtime stub` may need. */

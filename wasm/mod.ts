@@ -15,5 +15,5 @@
  * ```
  * @module
  */
-export { ascImports, loadWasmModule, loadWasmModuleSync } from "./loader.ts";
+export { ascImports, loadWasmModule } from "./loader.ts";
 export * from "./crypto.ts";
