@@ -59,6 +59,13 @@
  * `<keyId>=base64:<…>` entries (≥ 16 bytes, 32 random bytes recommended); several ids may be
  * active at once for rotation.
  *
+ * ## CAN level: SecOC-style authenticated PDUs
+ *
+ * {@link createSecOcFilter} verifies declared CAN messages whose payload is
+ * `authentic payload ‖ truncated freshness ‖ truncated MAC` before decoding (MAC = HMAC-SHA256 over
+ * `data id (u16 BE) ‖ payload ‖ full freshness (u64 BE)`); frames that fail are dropped and counted,
+ * never decoded. {@link createSecOcSender} builds such PDUs. Details in `secoc.ts`.
+ *
  * ## Worked example (recompute it with openssl)
  *
  * Key id `k2026-11`, key = the 32 ASCII bytes `ccs-demo-key-do-not-use-32-bytes`
@@ -123,3 +130,11 @@ export {
   type VerifierOptions,
   type VerifyResult,
 } from "./verifier.ts";
+export {
+  createSecOcFilter,
+  createSecOcSender,
+  type SecOcFilter,
+  type SecOcMessage,
+  type SecOcMetrics,
+  type SecOcOptions,
+} from "./secoc.ts";
