@@ -171,6 +171,7 @@ export class WasmCrypto {
   #window: number;
   #slotStride: number;
   #replay = new Map<string, number>();
+  #freeSlots: number[] = [];
 
   private constructor(x: CryptoExports, window: number) {
     this.#x = x;
@@ -368,25 +369,57 @@ export class WasmCrypto {
 
   /**
    * The replay slot (sliding window) for `(keyId, senderId)`, created empty on first use.
-   * Slots live as long as this instance.
+   * Slots live as long as this instance (see {@link findReplaySlot} / {@link acquireReplaySlot} to
+   * create slots only for senders that authenticated).
    */
   replaySlot(keyId: string, senderId: string): number {
     const name = `${keyId}\u0000${senderId}`;
     let s = this.#replay.get(name);
     if (s === undefined) {
-      if (this.#slotCount === this.#slotCap) {
-        const cap = Math.max(64, this.#slotCap * 2);
-        const p = this.#x.alloc(cap * this.#slotStride);
-        const mem = this.#mem();
-        mem.fill(0, p, p + cap * this.#slotStride);
-        mem.copyWithin(p, this.#slots, this.#slots + this.#slotCount * this.#slotStride);
-        this.#slots = p;
-        this.#slotCap = cap;
-      }
-      s = this.#slotCount++;
+      s = this.acquireReplaySlot();
       this.#replay.set(name, s);
     }
     return s;
+  }
+
+  /** Number of replay slots bound to a (key id, sender). */
+  get boundReplaySlots(): number {
+    return this.#replay.size;
+  }
+
+  /** The existing replay slot of `(keyId, senderId)`, or undefined. */
+  findReplaySlot(keyId: string, senderId: string): number | undefined {
+    return this.#replay.get(`${keyId}\u0000${senderId}`);
+  }
+
+  /** An empty replay slot bound to no sender (reused after {@link releaseReplaySlot}). */
+  acquireReplaySlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    if (this.#slotCount === this.#slotCap) {
+      const cap = Math.max(64, this.#slotCap * 2);
+      const p = this.#x.alloc(cap * this.#slotStride);
+      const mem = this.#mem();
+      mem.fill(0, p, p + cap * this.#slotStride);
+      mem.copyWithin(p, this.#slots, this.#slots + this.#slotCount * this.#slotStride);
+      this.#slots = p;
+      this.#slotCap = cap;
+    }
+    return this.#slotCount++;
+  }
+
+  /** Bind an acquired slot to `(keyId, senderId)` for good (it must have no binding yet). */
+  bindReplaySlot(keyId: string, senderId: string, slot: number): void {
+    const name = `${keyId}\u0000${senderId}`;
+    if (this.#replay.has(name)) throw new PipelineError("crypto.replay_slot", `replay slot for ${name} exists`);
+    this.#replay.set(name, slot);
+  }
+
+  /** Clear an unbound slot and return it to the pool. */
+  releaseReplaySlot(slot: number): void {
+    const p = this.#slots + slot * this.#slotStride;
+    this.#mem().fill(0, p, p + this.#slotStride);
+    this.#freeSlots.push(slot);
   }
 
   /**

@@ -280,3 +280,26 @@ Deno.test("real HTTP server on 127.0.0.1:0 verifies signed fetches and answers e
     await server.shutdown();
   }
 });
+
+Deno.test("replay state is kept only for senders that authenticate (forged sender ids cost no memory)", () => {
+  const { verifier, signer } = setup();
+  const h = signer.signHttp({ method: "GET", path: "/" });
+  for (let i = 0; i < 2000; i++) {
+    const r = verifier.verifyHttp({ method: "GET", path: "/", headers: { ...h, "X-CCS-Sender": `fake-${i}` } });
+    assert.equal(r.ok ? "ok" : r.reason, "bad_signature");
+  }
+  assert.equal(verifier.replayWindows(), 0);
+  // the genuine sender still gets exactly one acceptance, then replay
+  const ok = verifier.verifyHttp({ method: "GET", path: "/", headers: h });
+  assert.equal(ok.ok, true);
+  assert.equal(verifier.replayWindows(), 1);
+  const again = verifier.verifyHttp({ method: "GET", path: "/", headers: h });
+  assert.equal(again.ok ? "ok" : again.reason, "replay");
+  // a new sender's first batch: the replayed copy inside the same batch is caught too
+  const s2 = createSigner({ keyId: "kA", key: KEY_A, senderId: "car-2", now: () => T0, counterStart: 5 });
+  const h2 = s2.signHttp({ method: "GET", path: "/" });
+  const res = verifier.verifyHttpBatch([h2, h2].map((headers) => ({ method: "GET", path: "/", headers })));
+  assert.deepEqual(res.map((r) => (r.ok ? "ok" : r.reason)), ["ok", "replay"]);
+  assert.equal(verifier.verifyHttp({ method: "GET", path: "/", headers: h2 }).ok, false);
+  assert.equal(verifier.replayWindows(), 2);
+});

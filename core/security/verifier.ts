@@ -144,6 +144,8 @@ export interface Verifier {
   verifyMessageBatch(messages: readonly MessageInput[]): MessageVerifyResult[];
   /** A copy of the counters per outcome. */
   metrics(): SecurityMetrics;
+  /** Number of (key id, sender) replay windows held (only senders that authenticated get one). */
+  replayWindows(): number;
 }
 
 interface Parsed {
@@ -285,6 +287,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const results: (Accepted | Rejected)[] = new Array(parsed.length);
     const items: EnvelopeInput[] = [];
     const at: number[] = [];
+    const pending = new Map<string, { keyId: string; senderId: string; slot: number; ok: boolean }>();
     for (let i = 0; i < parsed.length; i++) {
       const p = parsed[i];
       if ("ok" in p) {
@@ -306,9 +309,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
         results[i] = reject("unknown_key", `key id ${p.keyId} is not in the key store`);
         continue;
       }
+      // Replay state is only kept for senders that authenticate: a new (key, sender) pair gets a
+      // temporary slot, bound for good below only if one of its envelopes is accepted.
+      let slot = crypto.findReplaySlot(p.keyId, p.senderId);
+      if (slot === undefined) {
+        const name = `${p.keyId}\u0000${p.senderId}`;
+        let t = pending.get(name);
+        if (!t) {
+          pending.set(name, t = { keyId: p.keyId, senderId: p.senderId, slot: crypto.acquireReplaySlot(), ok: false });
+        }
+        slot = t.slot;
+      }
       items.push({
         keyIndex: k,
-        replaySlot: crypto.replaySlot(p.keyId, p.senderId),
+        replaySlot: slot,
         prefix: canonicalPrefix(p),
         body: p.body,
         tag,
@@ -320,6 +334,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (items.length === 0) return results;
     const nowMs = now();
     const verdicts = crypto.verifyEnvelopes(items, { tagBits, nowMs, driftMs });
+    if (pending.size > 0) {
+      const accepted = new Set<number>();
+      for (let j = 0; j < items.length; j++) if (verdicts[j] === VERDICT_OK) accepted.add(items[j].replaySlot);
+      for (const t of pending.values()) {
+        if (accepted.has(t.slot)) crypto.bindReplaySlot(t.keyId, t.senderId, t.slot);
+        else crypto.releaseReplaySlot(t.slot);
+      }
+    }
     for (let j = 0; j < items.length; j++) {
       const p = parsed[at[j]] as Parsed;
       switch (verdicts[j]) {
@@ -369,5 +391,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verifyMessage: (message) => withBody([parseMessage(message)])[0],
     verifyMessageBatch: (messages) => withBody(messages.map(parseMessage)),
     metrics: () => ({ ...m }),
+    replayWindows: () => crypto.boundReplaySlots,
   };
 }
