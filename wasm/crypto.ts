@@ -300,6 +300,7 @@ export class WasmCrypto {
     checkTagBits(tagBits);
     if (tagBits % 8 !== 0) throw new PipelineError("crypto.tag_bits", `hmacBatch needs whole bytes, got ${tagBits}`);
     const tagBytes = tagBits / 8;
+    this.#checkOffsets(data, offsets, count);
     const out = options.out ?? new Uint8Array(count * tagBytes);
     const dataLen = (data.length + 15) & ~15;
     const base = this.#scratch(dataLen + count * MSG_DESC_SIZE + count * tagBytes);
@@ -332,6 +333,7 @@ export class WasmCrypto {
     if (tags.length < count * tagBytes) {
       throw new PipelineError("crypto.tags", `verifyBatch: ${count} tags need ${count * tagBytes} bytes`);
     }
+    this.#checkOffsets(data, offsets, count);
     const out = options.out ?? new Uint8Array(count);
     const dataLen = (data.length + 15) & ~15;
     const tagLen = (count * tagBytes + 15) & ~15;
@@ -496,6 +498,15 @@ export class WasmCrypto {
     );
     out.set(this.#mem().subarray(vPtr, vPtr + count));
     return out;
+  }
+
+  #checkOffsets(data: Uint8Array, offsets: Uint32Array, count: number): void {
+    if (!(Number.isInteger(count) && count >= 0 && offsets.length > count && offsets[count] <= data.length)) {
+      throw new PipelineError(
+        "crypto.offsets",
+        `need count + 1 = ${count + 1} offsets ending within data (${data.length} bytes), got ${offsets.length}`,
+      );
+    }
   }
 
   #checkKey(keyIndex: number): void {

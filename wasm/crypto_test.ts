@@ -329,3 +329,17 @@ Deno.test("property: verifyEnvelopes gives the same verdicts with and without th
   );
   assert.ok(lanes > 20, `the SIMD envelope path ran ${lanes} times`);
 });
+
+Deno.test("batch calls reject offsets that do not describe the data", async () => {
+  const c = await WasmCrypto.create();
+  const k = c.addKey(utf8("key"));
+  const data = new Uint8Array(10);
+  assert.throws(() => c.hmacBatch(k, data, new Uint32Array([0, 11])), /offsets/);
+  assert.throws(() => c.hmacBatch(k, data, new Uint32Array([0, 5]), { count: 2 }), /offsets/);
+  assert.throws(() => c.hmacBatch(7, data, new Uint32Array([0, 5])), /unknown key index 7/);
+  assert.throws(
+    () =>
+      c.verifyBatch({ keyIndex: k, data, offsets: new Uint32Array([0, 5]), tags: new Uint8Array(15), tagBits: 128 }),
+    /need 16 bytes/,
+  );
+});

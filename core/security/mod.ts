@@ -13,7 +13,8 @@
  * <key id>            1-64 of A-Z a-z 0-9 . _ : -
  * <sender id>         same alphabet (e.g. the vehicle id)
  * <method>            upper-case HTTP method, or PUBLISH for MQTT
- * <path>              HTTP request target exactly as sent (path and query), or the MQTT topic
+ * <path>              HTTP request target as sent (path and query, as `new URL(url).pathname + search`
+ *                     gives it), or the MQTT topic
  * <counter>           decimal, no leading zeros, 0 … 2^53-1
  * <timestamp>         decimal ms since the Unix epoch
  * <body hash>         lowercase hex SHA-256 of the body bytes (of the empty string when there is no body)

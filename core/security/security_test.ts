@@ -253,8 +253,8 @@ Deno.test("real HTTP server on 127.0.0.1:0 verifies signed fetches and answers e
   const verifier = createVerifier({ keys });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
-    const body = new Uint8Array(await req.arrayBuffer());
-    const r = verifier.verifyHttp({ method: req.method, path: url.pathname + url.search, headers: req.headers, body });
+    const body = new Uint8Array(await req.clone().arrayBuffer());
+    const r = await verifier.verifyRequest(req);
     if (!r.ok) {
       return Response.json({ error: { code: `security.${r.reason}`, message: r.message, path: url.pathname } }, {
         status: 401,

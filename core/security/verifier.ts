@@ -136,6 +136,12 @@ export interface VerifierOptions {
 export interface Verifier {
   /** Verify one HTTP request. */
   verifyHttp(request: HttpRequestInput): VerifyResult;
+  /**
+   * Verify a fetch-API `Request` (as `Deno.serve` and Hono hand them over): reads the body, takes the
+   * path as `pathname + search` of `request.url`. Fits the CESC's verification hook directly:
+   * `verify: (req) => verifier.verifyRequest(req)`.
+   */
+  verifyRequest(request: Request): Promise<VerifyResult>;
   /** Verify many HTTP requests with one WASM call (results in input order). */
   verifyHttpBatch(requests: readonly HttpRequestInput[]): VerifyResult[];
   /** Verify one MQTT message (the JSON wrapper). */
@@ -388,6 +394,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   return {
     verifyHttp: (request) => run([parseHttp(request)])[0],
     verifyHttpBatch: (requests) => run(requests.map(parseHttp)),
+    verifyRequest: async (request) => {
+      const url = new URL(request.url);
+      const body = new Uint8Array(await request.arrayBuffer());
+      return run([
+        parseHttp({ method: request.method, path: url.pathname + url.search, headers: request.headers, body }),
+      ])[0];
+    },
     verifyMessage: (message) => withBody([parseMessage(message)])[0],
     verifyMessageBatch: (messages) => withBody(messages.map(parseMessage)),
     metrics: () => ({ ...m }),
