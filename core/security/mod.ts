@@ -50,15 +50,16 @@
  *
  * Only envelopes passing all checks are recorded in the replay window, so a forged or stale
  * envelope cannot burn a legitimate counter. Steps 4-6 run for a whole batch in one WASM call.
- * Metrics for the gateway topics: `security/auth_failures` = missing_signature + malformed +
- * unknown_key + bad_signature; `security/timestamp_drift` = timestamp_drift;
+ * Metrics for the gateway topics ({@link gatewayCounts}): `security/auth_failures` = missing_signature +
+ * malformed + unknown_key + bad_signature; `security/timestamp_drift` = timestamp_drift;
  * `security/policy_violations` = replay.
  *
  * Counters: a signer starts at `now() * 1000` by default so counters keep increasing across restarts
  * without stored state (pass `counterStart` to persist your own). Keys are never logged: the
  * {@link KeyStore} prints only key ids; files and `CCS_KEYS` hold `<keyId>=hex:<…>` or
  * `<keyId>=base64:<…>` entries (≥ 16 bytes, 32 random bytes recommended); several ids may be
- * active at once for rotation.
+ * active at once for rotation. Make a key with `echo "k2026-11=hex:$(openssl rand -hex 32)" >> keys`;
+ * rotate by adding the new id on every receiver, switching senders to it, then removing the old id.
  *
  * ## CAN level: SecOC-style authenticated PDUs
  *
@@ -119,6 +120,8 @@ export { type Body, createSigner, type Signer, type SignerOptions } from "./sign
 export {
   type Accepted,
   createVerifier,
+  gatewayCounts,
+  type GatewaySecurityCounts,
   type HeadersLike,
   type HttpRequestInput,
   type MessageInput,

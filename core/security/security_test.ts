@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { createSigner, createVerifier, KeyStore, type SecurityMetrics } from "./mod.ts";
+import { createSigner, createVerifier, gatewayCounts, KeyStore, type SecurityMetrics } from "./mod.ts";
 
 const DEMO_KEY = new TextEncoder().encode("ccs-demo-key-do-not-use-32-bytes");
 const KEY_A = new Uint8Array(32).fill(0x2a);
@@ -118,6 +118,11 @@ Deno.test("verifyHttp: every reject reason, counted in metrics", () => {
     unknown_key: 1,
     malformed: 4,
     timestamp_drift: 2,
+  });
+  assert.deepEqual(gatewayCounts(verifier.metrics()), {
+    "security/auth_failures": 10,
+    "security/timestamp_drift": 2,
+    "security/policy_violations": 1,
   });
 });
 

@@ -118,6 +118,25 @@ export interface SecurityMetrics {
   malformed: number;
 }
 
+/** The gateway's security topics and their counts, from {@link SecurityMetrics}. */
+export interface GatewaySecurityCounts {
+  /** missing_signature + malformed + unknown_key + bad_signature. */
+  "security/auth_failures": number;
+  /** timestamp_drift. */
+  "security/timestamp_drift": number;
+  /** replay. */
+  "security/policy_violations": number;
+}
+
+/** Fold verifier metrics into the gateway's `security/*` topic counts. */
+export function gatewayCounts(m: SecurityMetrics): GatewaySecurityCounts {
+  return {
+    "security/auth_failures": m.missing_signature + m.malformed + m.unknown_key + m.bad_signature,
+    "security/timestamp_drift": m.timestamp_drift,
+    "security/policy_violations": m.replay,
+  };
+}
+
 /** Options of {@link createVerifier}. */
 export interface VerifierOptions {
   /** Keys by id; read on each lookup, so keys added later (rotation) are picked up. */
