@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
+import fc from "fast-check";
 import { createSigner, createVerifier, gatewayCounts, KeyStore, type SecurityMetrics } from "./mod.ts";
 
 const DEMO_KEY = new TextEncoder().encode("ccs-demo-key-do-not-use-32-bytes");
@@ -307,4 +308,39 @@ Deno.test("replay state is kept only for senders that authenticate (forged sende
   assert.deepEqual(res.map((r) => (r.ok ? "ok" : r.reason)), ["ok", "replay"]);
   assert.equal(verifier.verifyHttp({ method: "GET", path: "/", headers: h2 }).ok, false);
   assert.equal(verifier.replayWindows(), 2);
+});
+
+Deno.test("property: every signed request verifies once; any change to method, path, body or a header fails", () => {
+  const key = new Uint8Array(32).fill(9);
+  const keys = KeyStore.fromEntries([["k", key]]);
+  const verifier = createVerifier({ keys, now: () => T0 });
+  const signer = createSigner({ keyId: "k", key, senderId: "s", now: () => T0, counterStart: 0 });
+  const reason = (r: { ok: boolean; reason?: string }) => (r.ok ? "ok" : r.reason);
+  fc.assert(
+    fc.property(
+      fc.constantFrom("GET", "POST", "PUT"),
+      fc.stringMatching(/^\/[a-z0-9/?=&._-]{0,40}$/),
+      fc.uint8Array({ maxLength: 300 }),
+      fc.nat(),
+      fc.constantFrom("method", "path", "body", "X-CCS-Counter", "X-CCS-Timestamp", "X-CCS-Key-Id"),
+      (method, path, body, pick, what) => {
+        const headers = signer.signHttp({ method, path, body });
+        // a tampered copy first: it must fail and must not consume the counter
+        const t = { method, path, body: body.slice(), headers: { ...headers } as Record<string, string> };
+        if (what === "method") t.method = method === "GET" ? "POST" : "GET";
+        else if (what === "path") t.path = path + "x";
+        else if (what === "body") {
+          if (body.length === 0) t.body = new Uint8Array([pick & 255]);
+          else t.body[pick % body.length] ^= 1 << (pick % 8);
+        } else if (what === "X-CCS-Counter") t.headers[what] = String(Number(headers[what]) + 1 + (pick % 5));
+        else if (what === "X-CCS-Timestamp") t.headers[what] = String(T0 - 1 - (pick % 1000));
+        else t.headers[what] = "other";
+        const bad = reason(verifier.verifyHttp(t));
+        assert.equal(bad, what === "X-CCS-Key-Id" ? "unknown_key" : "bad_signature");
+        assert.equal(reason(verifier.verifyHttp({ method, path, headers, body })), "ok");
+        assert.equal(reason(verifier.verifyHttp({ method, path, headers, body })), "replay");
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
