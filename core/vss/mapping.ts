@@ -295,9 +295,11 @@ function describeValue(v: unknown): string {
  *   number or boolean `from` matches an unlabelled value); no match → dropped;
  * - `math` runs on the numeric value; a labelled value or a failed evaluation → dropped;
  * - no transform: a labelled value becomes its label for `string` leaves, else the number;
- * - on-change compares with the last emitted value; the first value always passes.
- * Then the value is converted to the leaf's datatype (ints truncate toward zero like Python `int()`) and checked
- * against the datatype range, `min`/`max` and `allowed`; failures are dropped and counted in `stats`.
+ * - the transformed value is converted to the leaf's datatype (ints truncate toward zero like Python `int()`,
+ *   numbers become strings for `string` leaves, non-zero is `true` for `boolean`) and checked against the datatype
+ *   range, `min`/`max` and `allowed`; failures are dropped and counted in `stats` (never thrown);
+ * - on-change compares the converted value with the last emitted one; the first value always passes.
+ * `mapping` targets (`to`) are converted and checked at compile time, so a bad target fails start-up.
  *
  * @param mappingJson the mapping: parsed object, JSON text, or a file path/URL
  * @throws {PipelineError} `vss.mapping.unknown_path` / `vss.mapping.unknown_signal` naming the VSS path and the DBC
