@@ -243,6 +243,8 @@ class Entry implements Dbc2VssEntry {
   hasLast = false;
   lastValue: VssValue = 0;
   readonly transform: "none" | "mapping" | "math";
+  /** `byNumber` as an array when all its keys are small non-negative integers (the usual value tables). */
+  readonly dense: readonly (Coerced | typeof NO_MATCH)[] | undefined;
 
   constructor(
     readonly path: string,
@@ -262,8 +264,24 @@ class Entry implements Dbc2VssEntry {
     readonly table: ReadonlyMap<number, string> | undefined,
   ) {
     this.dp = new Dp(path);
+    this.dense = denseTable(byNumber);
     this.transform = kind === Kind.None ? "none" : kind === Kind.Mapping ? "mapping" : "math";
   }
+}
+
+const NO_MATCH = Symbol("no match");
+const DENSE_LIMIT = 1024;
+
+function denseTable(byNumber: ReadonlyMap<number, Coerced> | undefined): (Coerced | typeof NO_MATCH)[] | undefined {
+  if (byNumber === undefined) return undefined;
+  let size = 0;
+  for (const k of byNumber.keys()) {
+    if (!Number.isInteger(k) || k < 0 || k >= DENSE_LIMIT) return undefined;
+    if (k + 1 > size) size = k + 1;
+  }
+  const dense = new Array<Coerced | typeof NO_MATCH>(size).fill(NO_MATCH);
+  for (const [k, v] of byNumber) dense[k] = v;
+  return dense;
 }
 
 const SCALARS = new Set([
@@ -613,8 +631,13 @@ class Mapper implements VssMapper {
     let c: Coerced;
     switch (e.kind) {
       case Kind.Mapping: {
-        const hit = label !== undefined ? e.byLabel!.get(label) : e.byNumber!.get(value);
-        if (hit === undefined) {
+        let hit: Coerced | typeof NO_MATCH | undefined;
+        if (label !== undefined) hit = e.byLabel!.get(label);
+        else if (e.dense !== undefined) {
+          const dense = e.dense;
+          hit = value >= 0 && value < dense.length && (value | 0) === value ? dense[value] : NO_MATCH;
+        } else hit = e.byNumber!.get(value);
+        if (hit === undefined || hit === NO_MATCH) {
           stats.noMatch++;
           return undefined;
         }
