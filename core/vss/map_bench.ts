@@ -4,13 +4,14 @@
  *
  *   ./node_modules/.bin/deno bench -A core/vss/map_bench.ts
  */
-import { compileMath, compileVssMapping, loadVssCatalog, type VssDatapoint } from "./mod.ts";
-import { readDbcSignalNames } from "./dbc_names.ts";
+import { compileMath, compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
+import { parseDbc } from "../can/mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
 const catalog = loadVssCatalog(new URL("vss/vss_release_4.0.json", ASSETS));
 const mappingJson = JSON.parse(Deno.readTextFileSync(new URL("vss/vss_dbc_4.0.json", ASSETS)));
-const dbc = readDbcSignalNames(Deno.readTextFileSync(new URL("dbc/Model3CAN.dbc", ASSETS)));
+const defs = parseDbc(Deno.readTextFileSync(new URL("dbc/Model3CAN.dbc", ASSETS))).messages.flatMap((m) => m.signals);
+const dbc = { names: defs.map((s) => s.name), choices: physicalChoices(defs) };
 
 /** Values pushed per bench iteration. */
 const N = 100_000;

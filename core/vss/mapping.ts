@@ -30,6 +30,34 @@ export interface VssDatapoint {
   readonly ts: number;
 }
 
+/** The parts of a DBC signal definition {@link physicalChoices} needs (structurally a `core/can` `SignalDef`). */
+export interface ChoiceSource {
+  /** `VAL_` table: raw value → label. */
+  readonly choices?: ReadonlyMap<number, string>;
+  /** Scale factor. */
+  readonly factor: number;
+  /** Offset. */
+  readonly offset: number;
+}
+
+/**
+ * Turn raw-keyed `VAL_` tables into tables keyed by the physical value the decoder emits (`raw * factor + offset`,
+ * computed the same way as the decoder), ready for {@link CompileVssMappingOptions.choices}.
+ *
+ * @param defs signal definitions by global signal id (e.g. a decode plan's `signalDefs`)
+ */
+export function physicalChoices(defs: readonly ChoiceSource[]): (Map<number, string> | undefined)[] {
+  return defs.map((d) => {
+    if (!d.choices || d.choices.size === 0) return undefined;
+    const table = new Map<number, string>();
+    for (const [raw, label] of d.choices) {
+      const v = raw * d.factor + d.offset;
+      if (!table.has(v)) table.set(v, label);
+    }
+    return table;
+  });
+}
+
 /** Options for {@link compileVssMapping}. */
 export interface CompileVssMappingOptions {
   /** The VSS catalog the mapping is checked against (paths, datatypes, min/max, allowed). */
@@ -37,8 +65,9 @@ export interface CompileVssMappingOptions {
   /** `signals[i]` is the DBC signal name of global signal id `i`. Names may repeat (same signal in several messages). */
   signals: readonly string[];
   /**
-   * Optional value tables: `choices[i]` maps a value of signal `i` (as the decoder emits it) to its `VAL_` label.
-   * With it, `mapping` entries whose `from` is a label are resolved at compile time and `push` needs no label.
+   * Optional value tables: `choices[i]` maps a value of signal `i` *as the decoder emits it* (physical) to its `VAL_`
+   * label; build it with {@link physicalChoices}. With it, `mapping` entries whose `from` is a label are resolved at
+   * compile time and `push` needs no label.
    */
   choices?: readonly (ReadonlyMap<number, string> | undefined)[];
   /** Called for every emitted datapoint (with the reused datapoint object), in addition to filling `out`. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ParseError, PipelineError } from "../errors/mod.ts";
-import { compileVssMapping, loadVssCatalog, type VssDatapoint, type VssMapper } from "./mod.ts";
-import { readDbcSignalNames } from "./dbc_names.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint, type VssMapper } from "./mod.ts";
+import { parseDbc } from "../can/mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
 const RELEASE = new URL("vss/vss_release_4.0.json", ASSETS);
@@ -10,7 +10,8 @@ const MODEL3 = new URL("dbc/Model3CAN.dbc", ASSETS);
 const FIXTURE = new URL("../../testdata/kuksa/test_mapping_transform/test.json", import.meta.url);
 
 const catalog = loadVssCatalog(RELEASE);
-const model3 = readDbcSignalNames(Deno.readTextFileSync(MODEL3));
+const model3Defs = parseDbc(Deno.readTextFileSync(MODEL3)).messages.flatMap((m) => m.signals);
+const model3 = { names: model3Defs.map((s) => s.name), choices: physicalChoices(model3Defs) };
 
 /** Push and return copies of what was emitted. */
 function push(m: VssMapper, id: number, value: number, ts: number, label?: string): [string, unknown][] {
@@ -418,4 +419,16 @@ Deno.test("mapping errors: unreadable or invalid mapping files", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("mapping: physicalChoices keys value tables by the decoded (scaled) value", () => {
+  const t = physicalChoices([
+    { choices: new Map([[0, "SNA"], [1, "ONE"]]), factor: 0.5, offset: -40 },
+    { factor: 1, offset: 0 },
+    { choices: new Map(), factor: 1, offset: 0 },
+  ]);
+  assert.deepEqual(t, [new Map([[-40, "SNA"], [-39.5, "ONE"]]), undefined, undefined]);
+  // Model3: VAL_ 801 VCFRONT_tempAmbientFiltered 0 "SNA", scale (0.5,-40)
+  const id = idOf("VCFRONT_tempAmbientFiltered");
+  assert.deepEqual(model3.choices[id], new Map([[-40, "SNA"]]));
 });
