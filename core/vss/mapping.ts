@@ -136,8 +136,10 @@ export interface SignalBatch {
   readonly ids: ArrayLike<number>;
   /** Physical values. */
   readonly values: ArrayLike<number>;
-  /** Timestamps, seconds. */
+  /** Timestamps in seconds: one per value, or one per frame when `frameIndex` is given. */
   readonly ts: ArrayLike<number>;
+  /** Frame record of each value (the WASM decoder's `frameIndex`): value k's time is then `ts[frameIndex[k]]`. */
+  readonly frameIndex?: ArrayLike<number>;
   /** Number of valid entries (defaults to `ids.length`). */
   readonly count?: number;
 }
@@ -621,7 +623,7 @@ class Mapper implements VssMapper {
   }
 
   pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number {
-    const { ids, values, ts } = batch;
+    const { ids, values, ts, frameIndex } = batch;
     const count = batch.count ?? ids.length;
     const stats = this.stats;
     let total = 0;
@@ -633,7 +635,7 @@ class Mapper implements VssMapper {
       }
       stats.received++;
       const value = values[k];
-      const t = ts[k];
+      const t = frameIndex === undefined ? ts[k] : ts[frameIndex[k]];
       for (let i = 0; i < list.length; i++) {
         const dp = this.#evaluate(list[i], value, t, undefined);
         if (dp !== undefined) {
