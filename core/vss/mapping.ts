@@ -70,6 +70,11 @@ export interface CompileVssMappingOptions {
    * compile time and `push` needs no label.
    */
   choices?: readonly (ReadonlyMap<number, string> | undefined)[];
+  /**
+   * Optional DBC units by signal id (e.g. `plan.signalDefs.map((d) => d.unit)`). An entry without a transform whose
+   * DBC unit and VSS unit are both recognised and differ (say `C` vs `percent`) adds a warning.
+   */
+  units?: readonly (string | undefined)[];
   /** Called for every emitted datapoint (with the reused datapoint object), in addition to filling `out`. */
   onDatapoint?: (dp: VssDatapoint) => void;
   /** Name of the mapping source for messages; defaults to the file path or `<object>`. */
@@ -300,6 +305,52 @@ class Entry implements Dbc2VssEntry {
   }
 }
 
+/** Spellings of units found in DBC files and VSS, mapped to the VSS unit. */
+const UNIT_ALIASES: Readonly<Record<string, string>> = {
+  "c": "celsius",
+  "degc": "celsius",
+  "°c": "celsius",
+  "celsius": "celsius",
+  "%": "percent",
+  "percent": "percent",
+  "kph": "km/h",
+  "km/h": "km/h",
+  "kmh": "km/h",
+  "deg": "degrees",
+  "degrees": "degrees",
+  "°": "degrees",
+  "deg/s": "degrees/s",
+  "degrees/s": "degrees/s",
+  "rpm": "rpm",
+  "nm": "Nm",
+  "kw": "kW",
+  "kwh": "kWh",
+  "w": "W",
+  "v": "V",
+  "a": "A",
+  "ah": "Ah",
+  "s": "s",
+  "sec": "s",
+  "min": "min",
+  "h": "h",
+  "m": "m",
+  "km": "km",
+  "cm": "cm",
+  "mm": "mm",
+  "pa": "Pa",
+  "kpa": "kPa",
+  "m/s^2": "m/s^2",
+  "kg": "kg",
+  "l": "l",
+};
+
+/** The VSS unit a DBC or VSS unit spelling stands for, or undefined when not recognised. */
+export function canonicalUnit(unit: string | undefined): string | undefined {
+  if (unit === undefined) return undefined;
+  const key = unit.trim().toLowerCase();
+  return Object.hasOwn(UNIT_ALIASES, key) ? UNIT_ALIASES[key] : undefined;
+}
+
 const NO_MATCH = Symbol("no match");
 const DENSE_LIMIT = 1024;
 
@@ -470,7 +521,26 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
       intervalMs = iv;
     } else intervalMs = onChange ? 0 : 1000;
 
+    if ("multiplexer" in d) {
+      throw new PipelineError(
+        "vss.mapping.unsupported",
+        `${source}: ${path}.${key}.multiplexer: multiplexer conditions are not supported; the decoder already emits ` +
+          `only the signals active for a frame's multiplexer value, so remove the condition`,
+        { path: `${path}.${key}.multiplexer` },
+      );
+    }
     const tr = parseTransform(path, d, key);
+    if (tr.kind === Kind.None && options.units) {
+      const dbcUnit = ids.map((i) => options.units![i]).find((u) => u !== undefined && u !== "");
+      const a = canonicalUnit(dbcUnit);
+      const b = canonicalUnit(leaf.unit);
+      if (a !== undefined && b !== undefined && a !== b) {
+        warnings.push(
+          `${path}: DBC signal ${signal} is in "${dbcUnit}" but the VSS leaf is in "${leaf.unit}" and there is no ` +
+            `transform; add a math transform`,
+        );
+      }
+    }
     const coercer = new Coercer(leaf);
     // One value table for the name: ambiguous signals share a name and, in practice, a table.
     const table = choices ? ids.map((i) => choices[i]).find((t) => t !== undefined) : undefined;

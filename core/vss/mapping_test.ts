@@ -432,3 +432,34 @@ Deno.test("mapping: physicalChoices keys value tables by the decoded (scaled) va
   const id = idOf("VCFRONT_tempAmbientFiltered");
   assert.deepEqual(model3.choices[id], new Map([[-40, "SNA"]]));
 });
+
+Deno.test("mapping: unit checks warn about entries without a transform whose units differ", () => {
+  const defs = model3Defs;
+  const m = compileVssMapping(MAPPING, {
+    catalog,
+    signals: model3.names,
+    choices: model3.choices,
+    units: defs.map((d) => d.unit),
+  });
+  // the shipped mapping is consistent: C→celsius, V→V, Nm→Nm; DI_uiSpeed has no unit in the DBC
+  assert.deepEqual(m.warnings, []);
+  const mapping = mappingWith({ type: "sensor", datatype: "float", dbc2vss: { signal: "T" } });
+  const w = compileVssMapping(mapping, { catalog, signals: ["T"], units: ["C"] });
+  assert.deepEqual(w.warnings, [
+    `Vehicle.Speed: DBC signal T is in "C" but the VSS leaf is in "km/h" and there is no transform; add a math transform`,
+  ]);
+  assert.deepEqual(compileVssMapping(mapping, { catalog, signals: ["T"], units: ["kph"] }).warnings, []);
+  assert.deepEqual(compileVssMapping(mapping, { catalog, signals: ["T"], units: ["furlong"] }).warnings, []);
+});
+
+Deno.test("mapping errors: Kuksa multiplexer conditions are rejected with a reason", () => {
+  const e = compileError(
+    mappingWith({
+      type: "sensor",
+      datatype: "float",
+      dbc2vss: { signal: "DI_uiSpeed", multiplexer: [{ signal: "DI_gear", value: 1 }] },
+    }),
+  );
+  assert.equal(e.code, "vss.mapping.unsupported");
+  assert.match(e.message, /Vehicle\.Speed\.dbc2vss\.multiplexer: multiplexer conditions are not supported/);
+});

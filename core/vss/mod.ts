@@ -59,6 +59,7 @@ export {
   parseMath,
 } from "./math.ts";
 export {
+  canonicalUnit,
   type ChoiceSource,
   compileVssMapping,
   type CompileVssMappingOptions,
