@@ -3,6 +3,7 @@
  * so datapoints/s = N / (time per iteration).
  *
  *   ./node_modules/.bin/deno bench -A core/vss/map_bench.ts
+ *   ./node_modules/.bin/deno task bench:vss     (prints values/s and frames/s)
  */
 import { compileMath, compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
 import { parseDbc } from "../can/mod.ts";
@@ -54,28 +55,32 @@ const consume = (dp: VssDatapoint) => {
 };
 let base = 0;
 
-Deno.bench("push: shipped mapping (real intervals), mapped signals", { group: "push", baseline: true }, () => {
-  base += 1000; // keep vehicle time moving forward across iterations
-  for (let i = 0; i < N; i++) shipped.push(ids[i], values[i], ts[i] + base);
-});
+Deno.bench(
+  `push: shipped mapping (real intervals), mapped signals (${N} values)`,
+  { group: "push", baseline: true },
+  () => {
+    base += 1000; // keep vehicle time moving forward across iterations
+    for (let i = 0; i < N; i++) shipped.push(ids[i], values[i], ts[i] + base);
+  },
+);
 
-Deno.bench("push: intervals 0 (every value transformed, checked, emitted)", { group: "push" }, () => {
+Deno.bench(`push: intervals 0, every value transformed, checked, emitted (${N} values)`, { group: "push" }, () => {
   for (let i = 0; i < N; i++) {
     const n = unthrottled.push(ids[i], values[i], ts[i]);
     for (let k = 0; k < n; k++) sink += unthrottled.out[k].ts;
   }
 });
 
-Deno.bench("pushBatch: intervals 0, mapped signals", { group: "push" }, () => {
+Deno.bench(`pushBatch: intervals 0, mapped signals (${N} values)`, { group: "push" }, () => {
   unthrottled.pushBatch({ ids, values, ts }, consume);
 });
 
-Deno.bench("pushBatch: all Model3 signals (mostly unmapped)", { group: "push" }, () => {
+Deno.bench(`pushBatch: all Model3 signals, mostly unmapped (${N} values)`, { group: "push" }, () => {
   unthrottled.pushBatch({ ids: all, values, ts }, consume);
 });
 
 const pan = compileMath("floor((x*40)-100)");
-Deno.bench("math: floor((x*40)-100)", { group: "math" }, () => {
+Deno.bench(`math: floor((x*40)-100) (${N} values)`, { group: "math" }, () => {
   for (let i = 0; i < N; i++) sink += pan(values[i]);
 });
 

@@ -3,6 +3,7 @@
  * Every iteration handles {@link FRAMES} frames (one WASM call, one pushBatch), so frames/s = FRAMES / time per iteration.
  *
  *   ./node_modules/.bin/deno task wasm:build && ./node_modules/.bin/deno bench -A core/vss/pipeline_bench.ts
+ *   ./node_modules/.bin/deno task bench:vss     (prints values/s and frames/s)
  */
 import { compileDecodePlan, encodeReference, FRAME_OFF_TS, FRAME_RECORD_SIZE, parseDbc } from "../can/mod.ts";
 import { createWasmDecoder } from "../../wasm/mod.ts";
@@ -58,11 +59,11 @@ const consume = (dp: VssDatapoint) => {
   sink += dp.ts;
 };
 
-Deno.bench("decode only (WASM)", { group: "pipeline", baseline: true }, () => {
+Deno.bench(`decode only, WASM (${FRAMES} frames)`, { group: "pipeline", baseline: true }, () => {
   sink += decoder.decode();
 });
 
-Deno.bench("decode + map (pushBatch, vehicle time advancing 1 s per batch)", { group: "pipeline" }, () => {
+Deno.bench(`decode + map, pushBatch, vehicle time +1 s per batch (${FRAMES} frames)`, { group: "pipeline" }, () => {
   for (let i = 0; i < FRAMES; i++) frameTs[i] += 1;
   const n = decoder.decode();
   mapper.pushBatch(
