@@ -4,15 +4,29 @@ import { benchRates } from "./bench_vss.ts";
 Deno.test("bench_vss: rates from deno bench --json", () => {
   const rows = benchRates({
     benches: [
-      { name: "push (100000 values)", results: [{ ok: { avg: 5_000_000 } }] },
-      { name: "decode (4096 frames)", results: [{ ok: { avg: 409_600 } }] },
-      { name: "no count", results: [{ ok: { avg: 1 } }] },
+      { name: "push (100000 values)", results: [{ ok: { avg: 5_000_000, min: 2_500_000 } }] },
+      { name: "decode (4096 frames)", results: [{ ok: { avg: 409_600, min: 409_600 } }] },
+      { name: "no count", results: [{ ok: { avg: 1, min: 1 } }] },
       { name: "failed (10 values)", results: [{}] },
     ],
   });
   assert.deepEqual(rows, [
-    { name: "push (100000 values)", avgNs: 5_000_000, count: 100000, unit: "values", perSecond: 20_000_000 },
-    { name: "decode (4096 frames)", avgNs: 409_600, count: 4096, unit: "frames", perSecond: 10_000_000 },
+    {
+      name: "push (100000 values)",
+      avgNs: 5_000_000,
+      count: 100000,
+      unit: "values",
+      perSecond: 20_000_000,
+      bestPerSecond: 40_000_000,
+    },
+    {
+      name: "decode (4096 frames)",
+      avgNs: 409_600,
+      count: 4096,
+      unit: "frames",
+      perSecond: 10_000_000,
+      bestPerSecond: 10_000_000,
+    },
   ]);
 });
 
