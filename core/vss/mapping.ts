@@ -176,6 +176,8 @@ export interface VssMapper {
   pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number;
   /** Whether a signal id has a dbc2vss entry. */
   isMapped(signalId: number): boolean;
+  /** Copies of the last datapoint emitted for each VSS path (for status APIs such as `GET /signals`; allocates). */
+  latest(): VssDatapoint[];
   /** Forget throttling/on-change state and zero the counters. */
   reset(): void;
 }
@@ -671,6 +673,14 @@ class Mapper implements VssMapper {
 
   isMapped(signalId: number): boolean {
     return this.#bySignal[signalId] !== undefined;
+  }
+
+  latest(): VssDatapoint[] {
+    const out: VssDatapoint[] = [];
+    for (const e of this.dbc2vss) {
+      if (e.hasLast) out.push({ path: e.path, value: e.dp.value, ts: e.dp.ts });
+    }
+    return out;
   }
 
   push(signalId: number, value: number, tsSeconds: number, choiceLabel?: string): number {
