@@ -267,9 +267,10 @@ Deno.test("mapping: pushBatch, onDatapoint and the reused output objects", () =>
   ]);
   assert.deepEqual(seen, got);
   assert.equal(m.stats.unmapped, 1); // id 9 is not a signal of the mapping
+  // in mapping-file order
   assert.deepEqual(m.latest(), [
-    { path: "A.Math", value: 2, ts: 1 },
     { path: "A.IsMappingBool", value: false, ts: 3 },
+    { path: "A.Math", value: 2, ts: 1 },
   ]);
   // the same object is reused for the same path
   m.push(1, 100, 5);
