@@ -212,11 +212,20 @@ async function createVecSigner(config: VecConfig): Promise<Signer> {
   const key = store.get(key_id);
   if (!key) {
     const where = key_file ?? `$${key_env}`;
-    throw new PipelineError("security.unknown_key", `${where} has no key "${key_id}" (it has: ${store.ids().join(", ")})`, {
-      path: "security.key_id",
-    });
+    throw new PipelineError(
+      "security.unknown_key",
+      `${where} has no key "${key_id}" (it has: ${store.ids().join(", ")})`,
+      {
+        path: "security.key_id",
+      },
+    );
   }
-  return createSigner({ keyId: key_id, key, senderId: sender_id ?? config.vin ?? config.thing_name, tagBits: tag_bits });
+  return createSigner({
+    keyId: key_id,
+    key,
+    senderId: sender_id ?? config.vin ?? config.thing_name,
+    tagBits: tag_bits,
+  });
 }
 
 /** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
