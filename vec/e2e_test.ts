@@ -280,7 +280,7 @@ Deno.test("e2e: signed pushes (core/security envelope) are verified by the CESC;
     const accepted = verifier.metrics().accepted;
     assert.ok(accepted >= 1);
 
-    const bad = await startVec(config("SIGNEDVIN0000002", "wrong.keys"), { drainMs: 300 });
+    const bad = await startVec(config("SIGNEDVIN0000002", "wrong.keys"), { drainMs: 1500 });
     const summary = await bad.done;
     const stats = summary.sinks.cesc as { failures: number; lastError: string; queued: number };
     assert.ok(stats.failures >= 1);
