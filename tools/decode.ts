@@ -386,7 +386,13 @@ async function main(args: string[]): Promise<void> {
 
   const t0 = performance.now();
   const plan = compileDecodePlan(await loadDbc(values.dbc));
-  const decoder = await createWasmDecoder(plan, { maxFrames: batchSize });
+  // NDJSON without labels is written by the WASM module itself; CSV and --choices by the formatters here.
+  const wasmText = values.format === "ndjson" && !values.choices;
+  const decoder = await createWasmDecoder(plan, { maxFrames: batchSize, ndjson: wasmText });
+  const sink = (chunk: Uint8Array) => {
+    let off = 0;
+    while (off < chunk.length) off += Deno.stdout.writeSync(chunk.subarray(off));
+  };
   const ifaces = decoder.batch.ifaces;
   const fmt = values.format === "csv" ? csv(plan, ifaces, values.choices) : ndjson(plan, ifaces, values.choices);
   const out = new ByteOut();
@@ -406,8 +412,12 @@ async function main(args: string[]): Promise<void> {
     count += n;
     decoded += decoder.matched;
     valueCount += k;
-    fmt.batch(out, decoder, n, k);
-    out.flushSync(Deno.stdout);
+    if (decoder.ndjson) {
+      decoder.ndjson.write(n, k, sink);
+    } else {
+      fmt.batch(out, decoder, n, k);
+      out.flushSync(Deno.stdout);
+    }
     batch.clear();
   };
   fmt.header(out);
