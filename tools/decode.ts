@@ -405,8 +405,12 @@ async function main(args: string[]): Promise<void> {
   let decoded = 0;
   let count = 0;
   let valueCount = 0;
+  let batches = 0;
+  let rssPeak = 0;
   const consume = () => {
     if (batch.count === 0) return;
+    // RSS sampled every 64 batches: it must stay flat however long the log is.
+    if ((batches++ & 63) === 0) rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
     const n = batch.count;
     const k = decoder.decode();
     count += n;
@@ -452,6 +456,7 @@ async function main(args: string[]): Promise<void> {
   console.error(
     `decode: frames=${count} decoded=${decoded} unknown=${count - decoded} errors=${stats.skipped} ` +
       `values=${valueCount} seconds=${seconds.toFixed(3)} cpu=${cpuSeconds.toFixed(3)} ` +
+      `rss_peak_mb=${(Math.max(rssPeak, Deno.memoryUsage().rss) / 2 ** 20).toFixed(0)} ` +
       `frames/s=${Math.round(count / seconds)}`,
   );
 }
