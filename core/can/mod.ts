@@ -25,5 +25,5 @@ export * from "./types.ts";
 export * from "./batch.ts";
 export * from "./dbc.ts";
 export * from "./reference.ts";
-export * from "./candump.ts";
 export * from "./plan.ts";
+export * from "./candump.ts";
