@@ -101,7 +101,9 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
  * Instantiate the WASM decoder for a plan.
  *
  * @param plan a plan from `compileDecodePlan`
- * @param options `maxFrames` per batch
+ * @param options `maxFrames` per batch (outputs are sized `maxFrames × plan.maxSignalsPerMessage`); `ndjson` to
+ *   also get the NDJSON writer
+ * @throws {PipelineError} `wasm.decoder` for a bad `maxFrames` or one that needs more than 2 GiB
  */
 export async function createWasmDecoder(plan: DecodePlan, options: WasmDecoderOptions = {}): Promise<WasmDecoder> {
   const maxFrames = options.maxFrames ?? 4096;
@@ -157,6 +159,13 @@ export async function createWasmDecoder(plan: DecodePlan, options: WasmDecoderOp
   const pTMax = take(options.ndjson ? plan.messageCount * 4 : 0);
   const pTDict = take(options.ndjson ? textBytes + MAX_IFACES * IFACE_BYTES : 0);
   const pTOut = take(options.ndjson ? TEXT_OUT + 64 : 0);
+  if (at > 2 ** 31) {
+    throw new PipelineError(
+      "wasm.decoder",
+      `maxFrames ${maxFrames} × ${slots} signals per message needs ${Math.ceil(at / 2 ** 20)} MiB of WASM memory; ` +
+        "use a smaller maxFrames",
+    );
+  }
   const have = x.memory.buffer.byteLength;
   if (at > have) x.memory.grow(Math.ceil((at - have) / 65536));
   const buf = x.memory.buffer;

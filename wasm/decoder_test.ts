@@ -454,3 +454,10 @@ Deno.test("NDJSON writer: lines equal JSON.stringify of the decoded values", asy
     assert.equal(lines[f], expected);
   }
 });
+
+Deno.test("createWasmDecoder: refuses sizes it cannot hold", async () => {
+  const m = msgDef({ id: 1, name: "M", signals: [sig({ name: "a", startBit: 0, length: 8 })] });
+  const plan = compileDecodePlan(dbc([m]));
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 0 }), { code: "wasm.decoder" });
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 40_000_000 }), { code: "wasm.decoder" });
+});
