@@ -28,5 +28,5 @@
  * @module
  */
 export { ascImports, loadWasmModule } from "./loader.ts";
-export { createWasmDecoder, type WasmDecoder, type WasmDecoderOptions } from "./decoder.ts";
+export { createWasmDecoder, type NdjsonWriter, type WasmDecoder, type WasmDecoderOptions } from "./decoder.ts";
 export * from "./crypto.ts";
