@@ -64,47 +64,30 @@ export function checkFields(f: { keyId: string; senderId: string; method: string
   return undefined;
 }
 
-const HEXCHARS = "0123456789abcdef";
-
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEXCHARS[bytes[i] >> 4] + HEXCHARS[bytes[i] & 15];
-  return s;
+  return bytes.toHex();
 }
 
 /** Bytes of lowercase or upper-case hex `s` with exactly `n` bytes, or undefined. */
 export function fromHex(s: string, n: number): Uint8Array | undefined {
   if (s.length !== 2 * n) return undefined;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const hi = nibble(s.charCodeAt(2 * i)), lo = nibble(s.charCodeAt(2 * i + 1));
-    if ((hi | lo) < 0) return undefined;
-    out[i] = (hi << 4) | lo;
+  try {
+    return Uint8Array.fromHex(s);
+  } catch {
+    return undefined;
   }
-  return out;
-}
-
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
 }
 
 /** Standard base64 of `bytes`. */
 export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
+  return bytes.toBase64();
 }
 
 /** Bytes of standard base64 `s`, or undefined when it is not base64. */
 export function fromBase64(s: string): Uint8Array | undefined {
   try {
-    return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    return Uint8Array.fromBase64(s, { lastChunkHandling: "strict" });
   } catch {
     return undefined;
   }

@@ -88,7 +88,9 @@
  * The 128-bit tag is the first 32 hex digits, so the request carries
  * `X-CCS-Key-Id: k2026-11`, `X-CCS-Sender: car-0001`, `X-CCS-Counter: 1763900000000000`,
  * `X-CCS-Timestamp: 1763900000000`, `X-CCS-Signature: c26ffa02a3c0c6ce14731eee18b7f178`.
- * (`security_test.ts` checks these numbers.)
+ * (`security_test.ts` checks these numbers; `deno task sign --keys FILE --key-id k2026-11 --sender car-0001
+ * --counter 1763900000000000 --timestamp 1763900000000 --path /v1/telemetry --body '{"Vehicle.Speed":42.5}'`
+ * prints the same headers, and `--format curl` prints them as curl arguments.)
  *
  * @example
  * ```ts

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import fc from "fast-check";
 import { type CanFrame, FrameBatch } from "../can/mod.ts";
 import { createSecOcFilter, createSecOcSender, KeyStore, type SecOcMessage } from "./mod.ts";
 
@@ -111,4 +112,58 @@ Deno.test("SecOC: configuration errors are actionable", () => {
   bad({ payloadLength: 60 }, /64-byte/);
   bad({ id: 0x800 }, /id out of range/);
   assert.throws(() => createSecOcFilter({ keys, messages: [MSG, MSG] }), /declared twice/);
+});
+
+Deno.test("property: SecOC keeps exactly the genuine fresh frames, however lost, replayed, forged and batched", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom("genuine", "genuine", "genuine", "lost", "replay", "forged"),
+          pick: fc.nat(),
+          cut: fc.boolean(),
+        }),
+        { maxLength: 120 },
+      ),
+      fc.constantFrom(8, 16),
+      (steps, freshnessBits) => {
+        const msg: SecOcMessage = { ...MSG, freshnessBits, macBits: 32 };
+        const filter = createSecOcFilter({ keys, messages: [msg] });
+        const send = createSecOcSender(msg, { key: KEY, freshnessStart: 250 });
+        const sent: Uint8Array[] = [];
+        const delivered: Uint8Array[] = [];
+        const expected: number[] = [];
+        let batch: CanFrame[] = [];
+        const kept: number[] = [];
+        const flush = () => {
+          const b = batchOf(batch);
+          const n = filter.filter(b);
+          for (let i = 0; i < n; i++) kept.push(b.get(i).data[0] | (b.get(i).data[1] << 8));
+          batch = [];
+        };
+        steps.forEach((s, i) => {
+          if (s.kind === "genuine" || s.kind === "lost") {
+            const pdu = send.protect(new Uint8Array([i & 255, i >> 8, 0]));
+            sent.push(pdu);
+            if (s.kind === "genuine") {
+              batch.push(frame(0x101, pdu));
+              delivered.push(pdu);
+              expected.push(i);
+            }
+          } else if (s.kind === "replay" && delivered.length > 0) {
+            // a copy of a frame the receiver already saw (a never-delivered one would be a late original)
+            batch.push(frame(0x101, delivered[s.pick % delivered.length]));
+          } else if (s.kind === "forged" && sent.length > 0) {
+            const f = sent[s.pick % sent.length].slice();
+            f[s.pick % 8] ^= 1 << (s.pick % 8);
+            batch.push(frame(0x101, f));
+          }
+          if (s.cut) flush();
+        });
+        flush();
+        assert.deepEqual(kept, expected);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

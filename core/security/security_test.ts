@@ -101,6 +101,11 @@ Deno.test("verifyHttp: every reject reason, counted in metrics", () => {
     reason(verifier.verifyHttp({ method: "GET", path, headers: { ...h4, "X-CCS-Sender": "car 1" } })),
     "malformed",
   );
+  const zz = "zz" + h4["X-CCS-Signature"].slice(2);
+  assert.equal(
+    reason(verifier.verifyHttp({ method: "GET", path, headers: { ...h4, "X-CCS-Signature": zz } })),
+    "malformed",
+  );
   // timestamp drift: 30 s is fine, 30.001 s is not (both directions)
   setClock(T0 + 30_000);
   const h5 = signer.signHttp({ method: "GET", path });
@@ -117,11 +122,11 @@ Deno.test("verifyHttp: every reject reason, counted in metrics", () => {
     bad_signature: 4,
     missing_signature: 1,
     unknown_key: 1,
-    malformed: 4,
+    malformed: 5,
     timestamp_drift: 2,
   });
   assert.deepEqual(gatewayCounts(verifier.metrics()), {
-    "security/auth_failures": 10,
+    "security/auth_failures": 11,
     "security/timestamp_drift": 2,
     "security/policy_violations": 1,
   });
@@ -169,6 +174,10 @@ Deno.test("MQTT: signMessage wraps, verifyMessage unwraps; tampering, replay and
   );
   assert.equal(
     reason(verifier.verifyMessage({ topic: "t", payload: JSON.stringify({ ...JSON.parse(p2), counter: -1 }) })),
+    "malformed",
+  );
+  assert.equal(
+    reason(verifier.verifyMessage({ topic: "t", payload: JSON.stringify({ ...JSON.parse(p2), body: "a$b" }) })),
     "malformed",
   );
   const batch = verifier.verifyMessageBatch([{ topic: "ccs/v1/car-1/telemetry", payload: p2 }, {
