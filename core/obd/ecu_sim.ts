@@ -19,7 +19,7 @@ import { encodeDtc, encodeSupportedPids, pidDef } from "./pids.ts";
 export type Misbehaviour =
   /** No answer at all. */
   | { kind: "silent" }
-  /** A multi-frame answer whose second consecutive frame has the wrong sequence number. */
+  /** A multi-frame answer whose first consecutive frame has the wrong sequence number (2 instead of 1). */
   | { kind: "bad_sequence" }
   /** A negative response `7F <service> <nrc>` (e.g. 0x12, 0x31, 0x22). */
   | { kind: "nrc"; nrc: number }
@@ -178,7 +178,7 @@ export class EcuSimulator {
     }
     const res = this.#response(req);
     if (!res) return;
-    await ch.send(res, mis?.kind === "bad_sequence" ? { corruptSequenceAt: 2 } : {});
+    await ch.send(res, mis?.kind === "bad_sequence" ? { corruptSequenceAt: 1 } : {});
   }
 
   #response(req: Uint8Array): Uint8Array | undefined {
