@@ -434,7 +434,7 @@ export class SocketCanReader {
     const mv = this.#mview;
     for (let i = 0; i < room; i++) {
       const m = i * MMSG_SIZE;
-      mv.setBigUint64(m + 40, BigInt(CTRL_SIZE), true); // msg_controllen
+      mv.setUint32(m + 40, CTRL_SIZE, true); // msg_controllen (size_t; the high half stays 0)
       mv.setInt32(m + 48, 0, true); // msg_flags
       mv.setUint32(m + 56, 0, true); // msg_len
     }
@@ -467,14 +467,15 @@ export class SocketCanReader {
       }
       // Kernel timestamp from the SCM_TIMESTAMP control message, else wall clock.
       let ts = -1;
-      const clen = Number(mv.getBigUint64(m + 40, true));
+      const clen = mv.getUint32(m + 40, true);
       let c = i * CTRL_SIZE;
       const cend = c + clen;
       while (c + 16 <= cend) {
-        const cmsgLen = Number(cv.getBigUint64(c, true));
+        const cmsgLen = cv.getUint32(c, true);
         if (cmsgLen < 16) break;
         if (cv.getInt32(c + 8, true) === SOL_SOCKET && cv.getInt32(c + 12, true) === SO_TIMESTAMP) {
-          ts = Number(cv.getBigInt64(c + 16, true)) + Number(cv.getBigInt64(c + 24, true)) / 1e6;
+          // struct timeval { time_t tv_sec; suseconds_t tv_usec; } read as 32-bit halves (no BigInt per frame)
+          ts = cv.getInt32(c + 20, true) * 4294967296 + cv.getUint32(c + 16, true) + cv.getInt32(c + 24, true) / 1e6;
           break;
         }
         c += (cmsgLen + 7) & ~7;
@@ -513,7 +514,8 @@ export class SocketCanReader {
   async sendRaw(bytes: Uint8Array): Promise<void> {
     if (this.#closed) throw new PipelineError("socketcan.closed", `send on closed socket ${this.iface}`);
     for (let attempt = 0;; attempt++) {
-      const r = lib().send(this.fd, bytes, BigInt(bytes.length), MSG_DONTWAIT);
+      const size = bytes.length === CAN_MTU ? 16n : bytes.length === CANFD_MTU ? 72n : BigInt(bytes.length);
+      const r = lib().send(this.fd, bytes, size, MSG_DONTWAIT);
       if (Number(r) === bytes.length) {
         this.#stats.sent++;
         return;
