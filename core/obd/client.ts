@@ -178,7 +178,14 @@ export class ObdClient {
   async supportedPids(): Promise<Set<number>> {
     const out = new Set<number>();
     for (let base = 0; base <= 0xe0; base += 0x20) {
-      const r = await this.request(new Uint8Array([0x01, base]));
+      let r: Uint8Array;
+      try {
+        r = await this.request(new Uint8Array([0x01, base]));
+      } catch (e) {
+        // An ECU that flags the next bitmap but refuses it: keep what the earlier bitmaps said.
+        if (base > 0 && e instanceof ObdNegativeResponseError) break;
+        throw e;
+      }
       if (r[1] !== base || r.length < 6) {
         throw new PipelineError("obd.short_response", `ECU ${this.ecu}: bad supported-PIDs answer ${hex(r)}`);
       }

@@ -121,3 +121,13 @@ Deno.test("discoverEcus finds every ECU answering the functional request", async
     link.close();
   }
 });
+
+Deno.test("supportedPids keeps the first bitmap when the ECU refuses the next one", async () => {
+  using s = setup();
+  s.ecu.misbehave({ kind: "nrc", nrc: 0x31 }, { pid: 0x20 });
+  const pids = await s.obd.supportedPids();
+  assert.ok(pids.has(0x0c));
+  assert.ok(!pids.has(0xa6));
+  s.ecu.misbehave({ kind: "nrc", nrc: 0x22 }, { pid: 0x00 });
+  await assert.rejects(s.obd.supportedPids(), { code: "obd.negative_response", nrc: 0x22 });
+});

@@ -52,11 +52,14 @@ export {
   decodeSupportedPids,
   encodeDtc,
   encodeSupportedPids,
+  INTEGER_VSS_PATHS,
+  pidDatapoints,
   type PidDef,
   pidDef,
   PIDS,
   VSS_DTC_LIST,
   VSS_VIN,
+  type VssDatapoint,
 } from "./pids.ts";
 export {
   type DiagnosticsEvent,

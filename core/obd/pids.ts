@@ -138,6 +138,34 @@ export const PIDS: ReadonlyMap<number, PidDef> = new Map<number, PidDef>([
   }],
 ]);
 
+/** VSS paths among {@link PidDef.vss} whose VSS datatype is an integer (values are rounded for them). */
+export const INTEGER_VSS_PATHS: ReadonlySet<string> = new Set([
+  "Vehicle.Powertrain.CombustionEngine.Speed",
+  "Vehicle.Powertrain.CombustionEngine.ECT",
+]);
+
+/** One VSS datapoint. */
+export interface VssDatapoint {
+  /** VSS path. */
+  path: string;
+  /** Value in the path's VSS datatype. */
+  value: number | string | string[];
+  /** Seconds since the Unix epoch. */
+  timestamp: number;
+}
+
+/**
+ * The VSS datapoints of one decoded PID value: one per path in {@link PidDef.vss}, rounded where the VSS datatype is
+ * an integer (`Vehicle.Powertrain.CombustionEngine.Speed` is `uint16`).
+ */
+export function pidDatapoints(pid: number, value: number, timestamp: number): VssDatapoint[] {
+  return pidDef(pid).vss.map((path) => ({
+    path,
+    value: INTEGER_VSS_PATHS.has(path) ? Math.round(value) : value,
+    timestamp,
+  }));
+}
+
 /** VSS path of the active DTC list (`string[]`). */
 export const VSS_DTC_LIST = "Vehicle.OBD.DTCList";
 /** VSS path of the VIN. */

@@ -4,6 +4,8 @@ import {
   decodeSupportedPids,
   encodeDtc,
   encodeSupportedPids,
+  INTEGER_VSS_PATHS,
+  pidDatapoints,
   pidDef,
   PIDS,
   VSS_DTC_LIST,
@@ -112,8 +114,14 @@ Deno.test("every PID maps to VSS 4.0 leaves that exist, with matching units", as
     for (const p of d.vss) {
       const n = leaf(p);
       if (n.unit) assert.equal(n.unit, d.unit, `${p} unit`);
+      const integer = /^u?int/.test(String(n.datatype));
+      assert.equal(INTEGER_VSS_PATHS.has(p), integer, `${p} is ${n.datatype}`);
     }
   }
+  assert.deepEqual(pidDatapoints(0x0c, 1726.25, 5), [
+    { path: "Vehicle.OBD.EngineSpeed", value: 1726.25, timestamp: 5 },
+    { path: "Vehicle.Powertrain.CombustionEngine.Speed", value: 1726, timestamp: 5 },
+  ]);
   assert.equal(leaf(VSS_DTC_LIST).datatype, "string[]");
   assert.equal(leaf(VSS_VIN).datatype, "string");
   assert.equal(pidDef(0x0c).topic, "engine/rpm");
