@@ -13,7 +13,7 @@
  *
  * Compatibility notes (following cantools): the pseudo message `VECTOR__INDEPENDENT_SIG_MSG` is dropped; message and
  * signal `attributes` get the `BA_DEF_DEF_` defaults of their kind; `cycleTimeMs` is the `GenMsgCycleTime` attribute
- * (explicit or default); a message without `VFrameFormat` is FD when its length is over 8 bytes.
+ * (explicit or default; 0 means not cyclic and leaves it undefined); a message without `VFrameFormat` is FD when its length is over 8 bytes.
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
@@ -735,7 +735,7 @@ class Parser {
       const m = p.def;
       m.attributes = withDefaults("BO_", p.explicitAttrs);
       const cycle = m.attributes["GenMsgCycleTime"];
-      if (typeof cycle === "number") m.cycleTimeMs = cycle;
+      if (typeof cycle === "number" && cycle > 0) m.cycleTimeMs = cycle;
       const ff = m.attributes["VFrameFormat"];
       let format: string | undefined;
       if (typeof ff === "number") format = FRAME_FORMATS[ff];

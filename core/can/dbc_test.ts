@@ -38,7 +38,7 @@ Deno.test("parseDbc: motohawk.dbc message, signals, comment, choices, cycle time
   assert.equal(m.length, 8);
   assert.equal(m.sender, "PCM1");
   assert.equal(m.comment, "Example message used as template in MotoHawk models.");
-  assert.equal(m.cycleTimeMs, 0);
+  assert.equal(m.cycleTimeMs, undefined); // default 0: not cyclic (cantools: None)
   assert.equal(m.frameFormat, "StandardCAN");
   assert.equal(m.fd, false);
   assert.deepEqual(m.signals.map((s) => s.name), ["Temperature", "AverageRadius", "Enable"]);
@@ -163,6 +163,44 @@ Deno.test("parseDbc: extended multiplexing, cascaded (m2M) and multiple value ra
   const ind = msg(await load("issue_184_extended_mux_independent_multiplexors.dbc"), "ext_MUX_indep_multiplexors");
   assert.equal(sig(ind, "muxed_B_2").mux.multiplexerSignal, "MUX_B");
   assert.equal(sig(ind, "muxed_A_0").mux.multiplexerSignal, "MUX_A");
+});
+
+Deno.test("parseDbc: vehicle.dbc as cantools sees it", async () => {
+  const db = await load("vehicle.dbc");
+  assert.equal(db.messages.length, 217);
+  assert.equal(db.messages[216].id, 155872546);
+  assert.equal(db.messages[216].extended, true);
+  assert.equal(db.messages[0].name, "RT_SB_INS_Vel_Body_Axes");
+  assert.equal(db.messages[0].id, 0x9588322);
+  assert.equal(db.messages[0].cycleTimeMs, undefined);
+  const s = sig(db.messages[0], "Validity_INS_Vel_Forwards"); // (cantools sorts signals by start bit; we keep file order)
+  assert.deepEqual([s.name, s.startBit, s.length, s.byteOrder, s.signed, s.factor, s.offset, s.minimum, s.maximum], [
+    "Validity_INS_Vel_Forwards",
+    0,
+    1,
+    "little_endian",
+    false,
+    1,
+    0,
+    0,
+    1,
+  ]);
+  assert.equal(s.comment, "Valid when bit is set, invalid when bit is clear.");
+  assert.equal(db.messages.flatMap((m) => m.signals).filter((x) => x.choices).length, 15);
+  const acc = msg(db, "RT_IMU06_Accel");
+  const al = sig(acc, "Accel_Longitudinal");
+  assert.deepEqual([al.startBit, al.length, al.signed, al.factor, al.minimum, al.maximum, al.unit], [
+    16,
+    16,
+    true,
+    0.001,
+    -65,
+    65,
+    "g",
+  ]);
+  assert.equal(al.attributes["GenSigStartValue"], 32767);
+  assert.equal(sig(acc, "Accel_Lateral").attributes["GenSigStartValue"], -30000);
+  assert.equal((await load("abs.dbc")).messages[0].cycleTimeMs !== undefined, true);
 });
 
 Deno.test("parseDbc: Model3CAN.dbc size and a known signal", async () => {
