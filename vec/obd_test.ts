@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { MemoryCanBus } from "../core/isotp/mod.ts";
+import { type DiagnosticsEvent, EcuSimulator } from "../core/obd/mod.ts";
+import { openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { VissDatapoint } from "./sinks/types.ts";
+
+Deno.test("obd config: defaults, and errors that name the key", () => {
+  const d = parseObdConfig({});
+  assert.equal(d.enabled, false);
+  assert.deepEqual(d.ecus, [0]);
+  assert.equal(d.dtc_interval_ms, 10_000);
+  assert.throws(() => parseObdConfig({ rates: { engine_rpm: 1 } }), {
+    code: "config.invalid",
+    path: "obd.rates.engine_rpm",
+  });
+  assert.throws(() => parseObdConfig({ bogus: 1 }), { code: "config.invalid" });
+  assert.throws(() => parseObdConfig({ pids: ["warp_speed"] }), (e: Error) => /warp_speed/.test(e.message));
+  assert.throws(() => parseObdConfig({ ecus: [8] }), (e: Error) => /0-7/.test(e.message));
+  assert.equal(parseObdConfig({ ecus: [0x10], extended: true }).ecus[0], 0x10);
+});
+
+Deno.test("startObd feeds VISS datapoints on the VSS paths, the DTC list, the VIN, and diagnostics events", async () => {
+  const bus = new MemoryCanBus();
+  const ecu = new EcuSimulator(bus.link(), {
+    values: { 0x0c: 1234.5, 0x05: 88, 0x0d: 42 },
+    dtcs: { stored: ["P0301"] },
+    vin: "1HGCM82633A004352",
+  });
+  const link = bus.link();
+  const dps: VissDatapoint[] = [];
+  const events: DiagnosticsEvent[] = [];
+  let vin = "";
+  const obd = startObd(
+    parseObdConfig({ enabled: true, pids: ["engine_rpm", "coolant_temp", "vehicle_speed"], rates: { engine_rpm: 20 } }),
+    {
+      link,
+      inject: (d) => dps.push(...d),
+      onEvent: (e) => events.push(e),
+      onVin: (v) => vin = v,
+    },
+  );
+  try {
+    const has = (path: string) => dps.some((d) => d.path === path);
+    for (let i = 0; i < 500 && !(has("Vehicle.Speed") && has("Vehicle.OBD.DTCList") && vin); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const last = (path: string) => dps.findLast((d) => d.path === path)?.value;
+    assert.equal(last("Vehicle.Powertrain.CombustionEngine.Speed"), "1235"); // uint16 in VSS: rounded
+    assert.equal(last("Vehicle.OBD.EngineSpeed"), "1234.5");
+    assert.equal(last("Vehicle.OBD.CoolantTemperature"), "88");
+    assert.equal(last("Vehicle.Powertrain.CombustionEngine.ECT"), "88");
+    assert.equal(last("Vehicle.Speed"), "42");
+    assert.equal(last("Vehicle.OBD.DTCList"), '["P0301"]');
+    assert.equal(last("Vehicle.VehicleIdentification.VIN"), "1HGCM82633A004352");
+    assert.equal(vin, "1HGCM82633A004352");
+    assert.match(dps[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const dtc = events.find((e) => e.topic === "diagnostics/dtc");
+    assert.deepEqual(dtc && { type: dtc.type, code: dtc.code, qos: dtc.qos }, { type: "new", code: "P0301", qos: 1 });
+    assert.ok(events.some((e) => e.topic === "diagnostics/health" && e.value === "fault"));
+    assert.ok(events.some((e) => e.topic === "diagnostics/error_count" && e.value === 1));
+    assert.equal(obd.stats().health, "fault");
+  } finally {
+    await obd.stop();
+    ecu.close();
+    link.close();
+  }
+});
+
+Deno.test("openObdLink on this kernel fails with socketcan.unsupported (no AF_CAN)", () => {
+  if (/^CAN/m.test(Deno.readTextFileSync("/proc/net/protocols"))) return; // a kernel with CAN: nothing to check here
+  assert.throws(() => openObdLink("can0", { ecus: [0], extended: false }), { code: "socketcan.unsupported" });
+});
