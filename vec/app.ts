@@ -15,6 +15,7 @@ import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
+import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
@@ -64,6 +65,15 @@ async function readText(path: string, what: string): Promise<string> {
 export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
+  const obdConfig = parseObdConfig(config.obd);
+  const obdIface = obdConfig.interface ?? config.can.interface;
+  if (obdConfig.enabled && !obdIface) {
+    throw new PipelineError(
+      "config.invalid",
+      "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
+      { path: "obd.interface" },
+    );
+  }
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -110,6 +120,29 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     },
   });
 
+  let obd: { handle: ObdHandle; link: ReturnType<typeof openObdLink> } | undefined;
+  if (obdConfig.enabled && obdIface) {
+    const link = openObdLink(obdIface, obdConfig);
+    const handle = startObd(obdConfig, {
+      link,
+      inject: (dps) => pipeline.inject(dps),
+      // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
+      onEvent: (e) => {
+        for (const s of sinks) {
+          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(e.topic, e, {
+            qos: e.qos,
+          });
+        }
+      },
+      onVin: (vin) => {
+        if (config.vin || pipeline.vin) return;
+        for (const sink of sinks) sink.setVin?.(vin);
+      },
+      log: log.child("obd"),
+    });
+    obd = { handle, link };
+  }
+
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
   const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -129,6 +162,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         frames: pipeline.stats.frames,
         datapoints: pipeline.stats.datapoints,
         sinks: sinkStats(),
+        ...(obd ? { obd: obd.handle.stats() } : {}),
       }),
       publish: (dps: VissDatapoint[]) => {
         pipeline.inject(dps);
@@ -168,6 +202,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     } finally {
       await can?.source.close();
       await viss?.source.close();
+      await obd?.handle.stop();
+      await obd?.link.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
       await server?.shutdown();

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { MemoryCanBus } from "../core/isotp/mod.ts";
 import { type DiagnosticsEvent, EcuSimulator } from "../core/obd/mod.ts";
+import { startVec } from "./app.ts";
+import { parseVecConfig } from "./config.ts";
 import { openObdLink, parseObdConfig, startObd } from "./obd.ts";
 import type { VissDatapoint } from "./sinks/types.ts";
 
@@ -69,4 +71,13 @@ Deno.test("startObd feeds VISS datapoints on the VSS paths, the DTC list, the VI
 Deno.test("openObdLink on this kernel fails with socketcan.unsupported (no AF_CAN)", () => {
   if (/^CAN/m.test(Deno.readTextFileSync("/proc/net/protocols"))) return; // a kernel with CAN: nothing to check here
   assert.throws(() => openObdLink("can0", { ecus: [0], extended: false }), { code: "socketcan.unsupported" });
+});
+
+Deno.test("startVec: obd.enabled on a replay without an interface is a config error naming obd.interface", async () => {
+  const config = parseVecConfig({ can: { log: "nowhere.log" }, obd: { enabled: true }, api: { enabled: false } });
+  await assert.rejects(startVec(config), { code: "config.invalid", path: "obd.interface" });
+  await assert.rejects(startVec(parseVecConfig({ obd: { enabled: true, rates: { engine_rpm: 0 } } })), {
+    code: "config.invalid",
+    path: "obd.rates.engine_rpm",
+  });
 });
