@@ -175,3 +175,56 @@ Deno.test("receive timeout and close reject pending calls", async () => {
   await assert.rejects(pending, { code: "isotp.closed" });
   await assert.rejects(p.tester.send(new Uint8Array([1])), { code: "isotp.closed" });
 });
+
+Deno.test("N_As: a link that never confirms a transmission", async () => {
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    const stuck = { send: () => new Promise<void>(() => {}), onFrame: () => () => {} };
+    const ch = new IsoTpChannel(stuck, obdAddress(0), { timeouts: { nAs: 70 } });
+    const sent = assert.rejects(ch.send(new Uint8Array([1, 0])), { code: "isotp.timeout", path: "N_As" });
+    await clock.tickAsync(71);
+    await sent;
+    ch.close();
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("flow control WAIT frames delay the sender; too many give isotp.wait_limit", async () => {
+  const bus = new MemoryCanBus();
+  const raw = bus.link();
+  const a = obdAddress(0);
+  const ch = new IsoTpChannel(bus.link(), a, { maxWait: 2 });
+  const fc = (fs: number) => ({
+    timestamp: 0,
+    iface: "x",
+    id: a.rxId,
+    extended: false,
+    rtr: false,
+    error: false,
+    fd: false,
+    brs: false,
+    esi: false,
+    data: new Uint8Array([0x30 | fs, 0, 0, 0, 0, 0, 0, 0]),
+  });
+  try {
+    // WAIT, WAIT, then CTS: the message goes through.
+    let first = true;
+    const off = raw.onFrame((f) => {
+      if (f.id !== a.txId || f.data[0] >> 4 !== 1) return;
+      if (first) {
+        first = false;
+        raw.send(fc(1)).then(() => raw.send(fc(1))).then(() => raw.send(fc(0)));
+      } else {
+        raw.send(fc(1)).then(() => raw.send(fc(1))).then(() => raw.send(fc(1)));
+      }
+    });
+    await ch.send(seq(20));
+    assert.equal(bus.log.filter((f) => f.id === a.txId && f.data[0] >> 4 === 2).length, 2);
+    await assert.rejects(ch.send(seq(20)), { code: "isotp.wait_limit" });
+    off();
+  } finally {
+    ch.close();
+    raw.close();
+  }
+});

@@ -257,6 +257,8 @@ export interface SocketCanStats {
   malformed: number;
   /** Frames sent. */
   sent: number;
+  /** Times `send` found the transmit queue full and waited for room. */
+  txWaits: number;
 }
 
 /**
@@ -292,7 +294,7 @@ export class SocketCanReader {
   #busy = false;
   #fdClosed = false;
   #hup = false;
-  #stats: SocketCanStats = { frames: 0, kernelTimestamps: 0, reads: 0, malformed: 0, sent: 0 };
+  #stats: SocketCanStats = { frames: 0, kernelTimestamps: 0, reads: 0, malformed: 0, sent: 0, txWaits: 0 };
 
   private constructor(fd: number, iface: string, options: SocketCanOptions) {
     this.fd = fd;
@@ -521,9 +523,18 @@ export class SocketCanReader {
         return;
       }
       const err = r < 0 ? errno() : EAGAIN;
-      if ((err !== EAGAIN && err !== ENOBUFS && err !== EINTR) || attempt > 100) {
+      if (err !== EAGAIN && err !== ENOBUFS && err !== EINTR) {
         throw socketCanError(err, { op: "send", iface: this.iface });
       }
+      if (attempt >= 100) {
+        throw new PipelineError(
+          "socketcan.tx_full",
+          `send on ${this.iface}: the transmit queue stayed full for 100 attempts; check the bus is connected and ` +
+            `terminated and the controller is not bus-off ('ip -details link show ${this.iface}')`,
+          { path: this.iface },
+        );
+      }
+      this.#stats.txWaits++;
       const pfd = new Uint8Array(8);
       const pv = new DataView(pfd.buffer);
       pv.setInt32(0, this.fd, true);
