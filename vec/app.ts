@@ -282,7 +282,7 @@ async function openSource(
 ): Promise<FrameSource> {
   if (config.can.log) {
     const path = config.can.log;
-    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path });
+    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path, lenient: config.can.lenient });
     return config.can.loop ? new LoopingSource(open, await open()) : await open();
   }
   if (config.can.interface) {
