@@ -70,21 +70,39 @@ export class CandumpSource {
   frames = 0;
 
   /**
-   * @param log the whole log as text or bytes
+   * @param log the whole log as text (encoded in chunks as the replay advances) or bytes
    * @param options speed and naming
    */
   constructor(log: string | Uint8Array, options: CandumpSourceOptions = {}) {
-    const bytes = typeof log === "string" ? new TextEncoder().encode(log) : log;
-    let done = false;
-    this.#chunk = bytes;
-    this.#input = {
-      read: () => {
-        if (done) return Promise.resolve(null);
-        done = true;
-        return Promise.resolve(bytes.length);
-      },
-      close() {},
-    };
+    if (typeof log === "string") {
+      // Encode the text chunk by chunk into one reused buffer: no second full copy of a large log.
+      const enc = new TextEncoder();
+      let pos = 0;
+      this.#chunk = new Uint8Array(Math.min(CHUNK, log.length * 3 + 3));
+      this.#input = {
+        read: (buf) => {
+          if (pos >= log.length) return Promise.resolve(null);
+          let end = Math.min(log.length, pos + Math.floor(buf.length / 3));
+          const last = log.charCodeAt(end - 1);
+          if (end < log.length && last >= 0xd800 && last <= 0xdbff) end--; // keep surrogate pairs together
+          const r = enc.encodeInto(log.slice(pos, end), buf);
+          pos += r.read;
+          return Promise.resolve(r.written);
+        },
+        close() {},
+      };
+    } else {
+      let done = false;
+      this.#chunk = log;
+      this.#input = {
+        read: () => {
+          if (done) return Promise.resolve(null);
+          done = true;
+          return Promise.resolve(log.length);
+        },
+        close() {},
+      };
+    }
     const speed = options.speed ?? 1;
     if (!(speed >= 0) || !Number.isFinite(speed)) {
       throw new PipelineError("candump.speed", `speed must be a number >= 0 (0 = as fast as possible), got ${speed}`);

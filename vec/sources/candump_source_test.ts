@@ -148,3 +148,24 @@ Deno.test("CandumpSource lenient skips malformed lines", async () => {
   assert.equal(await src.read(batch), -1);
   assert.equal(src.skipped, 1);
 });
+
+Deno.test("CandumpSource over a long string encodes it chunk by chunk without losing lines", async () => {
+  const lines = 30_000; // > 256 KiB of text
+  const text = Array.from(
+    { length: lines },
+    (_, i) => `(${i}.000000) vcan0 ${(i % 0x7ff).toString(16).padStart(3, "0")}#0102`,
+  )
+    .join("\n");
+  const src = new CandumpSource(text, { speed: 0 });
+  const batch = new FrameBatch(1000);
+  let total = 0;
+  let ok = true;
+  let n: number;
+  while ((n = await src.read(batch)) !== -1) {
+    for (let i = 0; i < batch.count; i++) if (batch.get(i).id !== (total + i) % 0x7ff) ok = false;
+    total += n;
+    batch.clear();
+  }
+  assert.equal(total, lines);
+  assert.ok(ok);
+});
