@@ -174,6 +174,38 @@ export class ObdClient {
     return { pid, name: def.name, value: def.decode(r, 2), unit: def.unit };
   }
 
+  /**
+   * Read up to six service 01 PIDs in one request (J1979 allows it on CAN); the answer lists each PID with its data.
+   * PIDs the ECU leaves out of its answer are missing from the result.
+   * @throws PipelineError `obd.short_response` when the answer cannot be parsed, or any {@link ObdClient.request} error
+   */
+  async readPids(pids: readonly number[]): Promise<PidReading[]> {
+    if (pids.length < 1 || pids.length > 6) {
+      throw new PipelineError("obd.pids", `one request carries 1-6 PIDs, got ${pids.length}`);
+    }
+    for (const p of pids) pidDef(p);
+    const r = await this.request(new Uint8Array([0x01, ...pids]));
+    const out: PidReading[] = [];
+    let i = 1;
+    while (i < r.length) {
+      const pid = r[i];
+      const def = pids.includes(pid) ? pidDef(pid) : undefined;
+      if (!def || i + 1 + def.bytes > r.length) {
+        // Padding after the last PID is fine; anything else cannot be split into PIDs.
+        if (out.length > 0 && !def && r.subarray(i).every((b) => b === 0 || b === 0xcc || b === 0xaa || b === 0x55)) {
+          break;
+        }
+        throw new PipelineError(
+          "obd.short_response",
+          `ECU ${this.ecu}: cannot split answer ${hex(r)} to PIDs ${pids.map((p) => p.toString(16)).join(",")}`,
+        );
+      }
+      out.push({ pid, name: def.name, value: def.decode(r, i + 1), unit: def.unit });
+      i += 1 + def.bytes;
+    }
+    return out;
+  }
+
   /** The service 01 PIDs the ECU supports, from the bitmaps at 0x00, 0x20, 0x40, … */
   async supportedPids(): Promise<Set<number>> {
     const out = new Set<number>();

@@ -131,3 +131,16 @@ Deno.test("supportedPids keeps the first bitmap when the ECU refuses the next on
   s.ecu.misbehave({ kind: "nrc", nrc: 0x22 }, { pid: 0x00 });
   await assert.rejects(s.obd.supportedPids(), { code: "obd.negative_response", nrc: 0x22 });
 });
+
+Deno.test("readPids asks for several PIDs in one request and splits the answer", async () => {
+  using s = setup();
+  const r = await s.obd.readPids([0x0c, 0x05, 0x0d, 0xa6, 0x2f]);
+  assert.deepEqual(r.map((x) => [x.name, x.value]), [
+    ["engine_rpm", 1726],
+    ["coolant_temp", 90],
+    ["vehicle_speed", 88],
+    ["odometer", 123456.7],
+  ], "0x2F is not supported: left out of the answer");
+  assert.equal(s.ecu.requests.length, 1);
+  await assert.rejects(s.obd.readPids([1, 2, 3, 4, 5, 6, 7]), { code: "obd.pids" });
+});

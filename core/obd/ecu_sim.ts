@@ -34,6 +34,8 @@ export interface MisbehaviourOptions {
   service?: number;
   /** Only this service 01 PID. */
   pid?: number;
+  /** Only service 01 requests that ask for more than one PID. */
+  multiPidOnly?: boolean;
 }
 
 /** Options of {@link EcuSimulator}. */
@@ -164,6 +166,7 @@ export class EcuSimulator {
     if (!mis || mis.left <= 0) return undefined;
     if (mis.o.service !== undefined && mis.o.service !== req[0]) return undefined;
     if (mis.o.pid !== undefined && (req[0] !== 0x01 || req[1] !== mis.o.pid)) return undefined;
+    if (mis.o.multiPidOnly && (req[0] !== 0x01 || req.length < 3)) return undefined;
     mis.left--;
     return mis.m;
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "../log/mod.ts";
-import { type ObdClient, ObdNegativeResponseError } from "./client.ts";
+import { type ObdClient, ObdNegativeResponseError, type PidReading } from "./client.ts";
 import { pidDef, PIDS, VSS_DTC_LIST } from "./pids.ts";
 
 /** One decoded PID value. */
@@ -67,6 +67,11 @@ export interface ObdPollerOptions {
   maxRequestsPerSecond?: number;
   /** Consecutive failed requests after which an ECU counts as not responding (default 3). */
   failureThreshold?: number;
+  /**
+   * Ask for up to six due PIDs in one request (default true); an ECU that refuses such requests is then asked one PID
+   * at a time.
+   */
+  multiPid?: boolean;
   /** Wait before retrying PID discovery on a silent ECU, ms (default 2000). */
   retryMs?: number;
   /** Called for every decoded value. */
@@ -108,6 +113,7 @@ interface EcuState {
   failures: number;
   dtcs: Record<DtcKind, Set<string>>;
   dtcsKnown: boolean;
+  multi: boolean;
 }
 
 const KIND_OF: Record<number, DtcKind> = { 0x03: "stored", 0x07: "pending", 0x0a: "permanent" };
@@ -163,6 +169,7 @@ export class ObdPoller {
       failures: 0,
       dtcs: { stored: new Set(), pending: new Set(), permanent: new Set() },
       dtcsKnown: false,
+      multi: options.multiPid ?? true,
     }));
   }
 
@@ -267,10 +274,47 @@ export class ObdPoller {
       }
       if (!(await this.#slot())) return;
       const t = Date.now();
-      item.next += item.rate;
-      if (item.next <= t) item.next = t + item.rate; // fell behind: skip, don't burst
-      if (item.kind === "pid") await this.#pollPid(e, item);
-      else await this.#pollDtcs(e);
+      const group = item.kind === "pid" && e.multi
+        ? e.items.filter((it) => it.kind === "pid" && it.next <= t).sort((a, b) => a.next - b.next).slice(0, 6)
+        : [item];
+      for (const it of group) {
+        it.next += it.rate;
+        if (it.next <= t) it.next = t + it.rate; // fell behind: skip, don't burst
+      }
+      if (item.kind === "dtc") await this.#pollDtcs(e);
+      else if (group.length > 1) await this.#pollPids(e, group);
+      else await this.#pollPid(e, item);
+    }
+  }
+
+  #emit(e: EcuState, r: PidReading): void {
+    const d = pidDef(r.pid);
+    this.#stats.samples++;
+    this.#o.onSample?.({
+      ecu: e.client.ecu,
+      pid: r.pid,
+      name: r.name,
+      value: r.value,
+      unit: r.unit,
+      vss: d.vss,
+      ...(d.topic ? { topic: d.topic } : {}),
+      timestamp: Date.now() / 1000,
+    });
+  }
+
+  async #pollPids(e: EcuState, group: Item[]): Promise<void> {
+    this.#stats.requests++;
+    try {
+      const rs = await e.client.readPids(group.map((i) => i.pid));
+      this.#ok(e);
+      for (const r of rs) this.#emit(e, r);
+    } catch (err) {
+      this.#failed(e, err, `PIDs ${group.map((i) => "0x" + i.pid.toString(16)).join(",")}`);
+      if (err instanceof ObdNegativeResponseError) {
+        e.multi = false;
+        for (const it of group) it.next = Date.now(); // ask again, one at a time
+        this.#o.log?.info("ECU refuses multi-PID requests; asking one PID at a time", { ecu: e.client.ecu });
+      }
     }
   }
 
@@ -279,18 +323,7 @@ export class ObdPoller {
     try {
       const r = await e.client.readPid(item.pid);
       this.#ok(e);
-      const d = pidDef(item.pid);
-      this.#stats.samples++;
-      this.#o.onSample?.({
-        ecu: e.client.ecu,
-        pid: r.pid,
-        name: r.name,
-        value: r.value,
-        unit: r.unit,
-        vss: d.vss,
-        ...(d.topic ? { topic: d.topic } : {}),
-        timestamp: Date.now() / 1000,
-      });
+      this.#emit(e, r);
     } catch (err) {
       this.#failed(e, err, `PID 0x${item.pid.toString(16)}`);
       if (err instanceof ObdNegativeResponseError && (err.nrc === 0x12 || err.nrc === 0x31 || err.nrc === 0x11)) {

@@ -143,7 +143,7 @@ Deno.test("a silent ECU turns health to no_response, and back when it answers", 
 });
 
 Deno.test("a PID the ECU refuses (NRC 0x31) is dropped from polling", async () => {
-  await using h = harness({}, { pids: [0x0c, 0x05], dtcIntervalMs: 0 });
+  await using h = harness({}, { pids: [0x0c, 0x05], dtcIntervalMs: 0, multiPid: false });
   h.ecu.misbehave({ kind: "nrc", nrc: 0x31 }, { pid: 0x05 });
   h.poller.start();
   await h.clock.tickAsync(3000);
@@ -151,4 +151,30 @@ Deno.test("a PID the ECU refuses (NRC 0x31) is dropped from polling", async () =
   assert.equal(h.ecu.requests.filter((r) => r[0] === 0x01 && r[1] === 0x05).length, 1);
   assert.equal(h.poller.stats().negativeResponses, 1);
   assert.equal(h.health().at(-1), "ok", "a negative response is an answer");
+});
+
+Deno.test("due PIDs share one request (up to six); an ECU that refuses that is asked one PID at a time", async () => {
+  {
+    await using h = harness({}, { pids: ["engine_rpm", "vehicle_speed", "coolant_temp"], dtcIntervalMs: 0 });
+    h.poller.start();
+    await h.clock.tickAsync(1000);
+    const polls = h.ecu.requests.filter((r) => r[0] === 0x01 && r[1] % 0x20 !== 0);
+    assert.deepEqual([...polls[0]], [0x01, 0x0c, 0x0d, 0x05], "all three due at start: one request");
+    assert.deepEqual([...polls[1]], [0x01, 0x0c, 0x0d], "rpm and speed share their 100 ms slots");
+    assert.ok(polls.length <= 11, `requests: ${polls.length}`);
+    const rpm = h.samples.filter((s) => s.pid === 0x0c);
+    assert.ok(rpm.length >= 10, `rpm samples: ${rpm.length}`);
+    assert.equal(rpm[0].value, 800);
+    assert.equal(h.samples.find((s) => s.pid === 0x05)?.value, 85);
+  }
+  {
+    await using h = harness({}, { pids: ["engine_rpm", "vehicle_speed"], dtcIntervalMs: 0 });
+    h.ecu.misbehave({ kind: "nrc", nrc: 0x12 }, { multiPidOnly: true });
+    h.poller.start();
+    await h.clock.tickAsync(1000);
+    const polls = h.ecu.requests.filter((r) => r[0] === 0x01 && r[1] % 0x20 !== 0);
+    assert.equal(polls.filter((r) => r.length > 2).length, 1, "one refused multi-PID request, then single ones");
+    assert.ok(h.samples.filter((s) => s.pid === 0x0d).length >= 9);
+    assert.ok(h.samples.filter((s) => s.pid === 0x0c).length >= 9);
+  }
 });
