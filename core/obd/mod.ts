@@ -2,9 +2,9 @@
  * OBD-II diagnostics over ISO-TP (core/isotp): service 01 PIDs with the SAE J1979 formulas mapped to VSS 4.0
  * paths, supported-PID bitmaps, DTCs (services 03 / 07 / 0A → `P0301`), VIN (09 02), negative responses (0x7F,
  * NRC 0x12 / 0x31 / 0x78 response pending), a polling scheduler ({@link ObdPoller}: per-PID rates defaulting to the
- * ESP gateway seed's — rpm 100 ms, coolant 1 s —, one request in flight per ECU, up to six due PIDs per request, a bus-load limit) with DTC change
- * events for `diagnostics/dtc` (QoS 1) and derived `diagnostics/error_count` / `diagnostics/health`, and an ECU
- * simulator for tests ({@link EcuSimulator}).
+ * ESP gateway seed's — rpm 100 ms, coolant 1 s —, one request in flight per ECU, up to six due PIDs per request,
+ * a bus-load limit) with DTC change events for `diagnostics/dtc` (QoS 1) and derived `diagnostics/error_count` /
+ * `diagnostics/health`, and an ECU simulator for tests ({@link EcuSimulator}).
  *
  * | PID | name | formula | VSS |
  * |---|---|---|---|
