@@ -83,6 +83,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     maxBytes: config.queue.max_bytes,
     maxAgeMs: config.queue.max_age_hours * 3600_000,
   };
+  const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
   if (config.cesc.url) {
     await Deno.mkdir(config.queue.dir, { recursive: true });
     const queue = DiskQueue.open(`${config.queue.dir}/cesc-queue.db`, { ...queueOptions, name: "cesc" });
@@ -98,6 +99,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         timeoutMs: config.cesc.timeout_ms,
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
+        client: httpClient,
         logger: log.child("cesc"),
       }),
     );
@@ -206,6 +208,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       await obd?.link.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
+      httpClient?.close();
       await server?.shutdown();
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -229,6 +232,26 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       can?.source.close();
     },
   };
+}
+
+/** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
+async function cescHttpClient(config: VecConfig): Promise<Deno.HttpClient | undefined> {
+  const { cert_path, key_path, ca_path } = config.cesc.tls;
+  if (!cert_path && !key_path && !ca_path) return undefined;
+  if (!cert_path !== !key_path) {
+    throw new PipelineError("config.invalid", "cesc.tls: cert_path and key_path go together (client certificate)", {
+      path: "cesc.tls",
+    });
+  }
+  const ca = ca_path ? [await readText(ca_path, "cesc.tls.ca_path")] : undefined;
+  if (cert_path && key_path) {
+    return Deno.createHttpClient({
+      caCerts: ca,
+      cert: await readText(cert_path, "cesc.tls.cert_path"),
+      key: await readText(key_path, "cesc.tls.key_path"),
+    });
+  }
+  return Deno.createHttpClient({ caCerts: ca });
 }
 
 async function setUpCan(config: VecConfig, log: Logger) {

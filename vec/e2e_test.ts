@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { startCesc } from "../cesc/mod.ts";
 import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import { makeTestPki } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
 import { startVec } from "./mod.ts";
@@ -201,6 +202,44 @@ Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across
     await vec.done;
     await viss.close();
     await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: VEC → CESC over mutual TLS (client certificate from cesc.tls)", async () => {
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki();
+  const { text, speeds } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  const read = (p: string) => Deno.readTextFileSync(p);
+  const cesc = await startCesc({
+    db: `${dir}/ovds.db`,
+    port: 0,
+    tlsPort: 0,
+    backend: "none",
+    tls: { cert: read(pki.serverCert), key: read(pki.serverKey), ca: read(pki.caCert) },
+  });
+  try {
+    const tlsUrl = cesc.tlsUrl!.replace("127.0.0.1", "localhost");
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "E2EVINTLS0000001",
+        can: { log: `${dir}/drive.log`, speed: 0 },
+        cesc: {
+          url: tlsUrl,
+          batch_max_ms: 20,
+          tls: { cert_path: pki.clientCert, key_path: pki.clientKey, ca_path: pki.caCert },
+        },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+    );
+    const summary = await vec.done;
+    assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVINTLS0000001", "Vehicle.Speed"), speeds);
+  } finally {
+    await cesc.close();
+    await pki.remove();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -60,6 +60,8 @@ export interface WasmDecoder {
   readonly value: Float64Array;
   /** Per output value: raw bits (sign-extended for signed signals, as u64). */
   readonly raw: BigUint64Array;
+  /** The raw bits as two i32 words per value (low, high): read small raws without creating a BigInt. */
+  readonly rawWords: Int32Array;
   /** Per frame record: message index in the plan, or -1 (unknown ID, RTR or error frame). */
   readonly frameMessage: Int32Array;
   /** Frames of the last call whose ID was in the plan. */
@@ -140,6 +142,7 @@ export async function createWasmDecoder(plan: DecodePlan, options: WasmDecoderOp
     signalId: new Uint32Array(buf, pSigOut, cap),
     value: new Float64Array(buf, pVal, cap),
     raw: new BigUint64Array(buf, pRaw, cap),
+    rawWords: new Int32Array(buf, pRaw, cap * 2),
     frameMessage: new Int32Array(buf, pFrameMsg, maxFrames),
     get matched() {
       return x.matched();

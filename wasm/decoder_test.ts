@@ -5,85 +5,27 @@ import {
   type CanFrame,
   compileDecodePlan,
   type DbcDatabase,
+  decodeReference,
+  encodeReference,
+  loadDbc,
   type MessageDef,
+  MSG_STRIDE,
   type SignalDef,
 } from "../core/can/mod.ts";
 import { createWasmDecoder, type WasmDecoder } from "./mod.ts";
 
-// ---- a small, obviously-correct bit-by-bit reference (BigInt) ----
+// ---- the oracle: core/can decodeReference / encodeReference ----
 
 interface RefValue {
   raw: bigint; // as u64 bits
   value: number;
 }
 
-function bitPositions(s: SignalDef): number[] {
-  // Positions in LE bit numbering (byte * 8 + bit, bit 0 = LSB of the byte), LSB of the signal first.
-  const out: number[] = [];
-  if (s.byteOrder === "little_endian") {
-    for (let k = 0; k < s.length; k++) out.push(s.startBit + k);
-    return out;
-  }
-  let p = s.startBit; // MSB
-  const msbFirst: number[] = [];
-  for (let k = 0; k < s.length; k++) {
-    msbFirst.push(p);
-    p = p % 8 === 0 ? p + 15 : p - 1;
-  }
-  return msbFirst.reverse();
-}
-
-function refRaw(s: SignalDef, data: Uint8Array): bigint | undefined {
-  const pos = bitPositions(s);
-  if (pos.some((p) => (p >> 3) >= data.length)) return undefined;
-  let raw = 0n;
-  for (let k = pos.length - 1; k >= 0; k--) raw = (raw << 1n) | BigInt((data[pos[k] >> 3] >> (pos[k] & 7)) & 1);
-  if (s.valueType === "integer" && s.signed && (raw >> BigInt(s.length - 1)) & 1n) raw -= 1n << BigInt(s.length);
-  return raw;
-}
-
 function refDecode(msg: MessageDef, data: Uint8Array): Map<string, RefValue> {
-  const out = new Map<string, RefValue>();
-  const byName = new Map(msg.signals.map((s) => [s.name, s]));
-  const active = (s: SignalDef): bigint | undefined => {
-    const raw = refRaw(s, data);
-    if (raw === undefined) return undefined;
-    if (s.mux.multiplexerSignal === undefined) return raw;
-    const sw = byName.get(s.mux.multiplexerSignal)!;
-    const swRaw = active(sw);
-    if (swRaw === undefined) return undefined;
-    const x = Number(swRaw);
-    return (s.mux.multiplexerValues ?? []).some((r) => x >= r.min && x <= r.max) ? raw : undefined;
-  };
-  for (const s of msg.signals) {
-    const raw = active(s);
-    if (raw === undefined) continue;
-    const bits = BigInt.asUintN(64, raw);
-    let v: number;
-    const dv = new DataView(new ArrayBuffer(8));
-    if (s.valueType === "float32") {
-      dv.setUint32(0, Number(bits));
-      v = dv.getFloat32(0);
-    } else if (s.valueType === "float64") {
-      dv.setBigUint64(0, bits);
-      v = dv.getFloat64(0);
-    } else v = Number(raw);
-    out.set(s.name, { raw: bits, value: v * s.factor + s.offset });
-  }
-  return out;
-}
-
-function refEncode(msg: MessageDef, raws: Map<string, bigint>, length: number): Uint8Array {
-  const data = new Uint8Array(length);
-  for (const s of msg.signals) {
-    const raw = raws.get(s.name);
-    if (raw === undefined) continue;
-    const bits = BigInt.asUintN(s.length, raw);
-    bitPositions(s).forEach((p, k) => {
-      if ((bits >> BigInt(k)) & 1n) data[p >> 3] |= 1 << (p & 7);
-    });
-  }
-  return data;
+  const r = decodeReference(msg, data);
+  return new Map(
+    Object.entries(r.values).map(([k, v]) => [k, { raw: BigInt.asUintN(64, r.raw[k]), value: v as number }]),
+  );
 }
 
 // ---- builders ----
@@ -190,7 +132,7 @@ Deno.test("wasm decoder: known values, both byte orders, signed, float, extended
   assert.equal(v.get("s8")!.value, 0);
   assert.equal(v.get("f32")!.value, -1);
   assert.equal(wasmValues(d, n, 1).get("all")!.raw, 0xff07060504030201n);
-  assert.equal(d.plan.messages[8] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
+  assert.equal(d.plan.messages[MSG_STRIDE] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
 });
 
 Deno.test("wasm decoder: simple multiplexing decodes only the active signals", async () => {
@@ -408,14 +350,10 @@ Deno.test("property: encode then WASM decode returns the encoded raw values", as
       const bytes = Math.min(64, Math.max(1, (bit + 7) >> 3));
       const m = msgDef({ id: 0x7ff, name: "M", length: bytes, signals, fd: bytes > 8 });
       const d = await createWasmDecoder(compileDecodePlan(dbc([m])), { maxFrames: 1 });
-      const data = refEncode(m, raws, 64).subarray(0, bytes);
+      const data = encodeReference(m, Object.fromEntries(raws));
       const n = d.decodeOne(frame(0x7ff, data));
       const got = wasmValues(d, n, 0);
       for (const s of signals) {
-        if (!got.has(s.name)) {
-          assert.ok(refRaw(s, data) === undefined, `${s.name} missing`);
-          continue;
-        }
         assert.equal(got.get(s.name)!.raw, BigInt.asUintN(64, raws.get(s.name)!), s.name);
         assert.equal(got.get(s.name)!.value, Number(raws.get(s.name)!) * 0.25 + 1, s.name);
       }
@@ -423,4 +361,51 @@ Deno.test("property: encode then WASM decode returns the encoded raw values", as
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("property: WASM decode equals the reference on every message of the bundled DBCs", async () => {
+  const files = [
+    "assets/dbc/Model3CAN.dbc",
+    ...[
+      "multiplex.dbc",
+      "multiplex_2.dbc",
+      "multiplex_choices.dbc",
+      "issue_184_extended_mux_cascaded.dbc",
+      "issue_184_extended_mux_multiple_values.dbc",
+      "issue_184_extended_mux_independent_multiplexors.dbc",
+      "fd_test.dbc",
+      "floating_point.dbc",
+      "signed.dbc",
+      "big_numbers.dbc",
+      "padding_bit_order.dbc",
+      "vehicle.dbc",
+      "abs.dbc",
+    ].map((f) => `testdata/dbc/${f}`),
+  ];
+  for (const file of files) {
+    const db = await loadDbc(new URL(`../${file}`, import.meta.url).pathname);
+    const d = await createWasmDecoder(compileDecodePlan(db), { maxFrames: 64 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(db.messages.length - 1), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(9)), {
+          minLength: 1,
+          maxLength: 64,
+        }),
+        (picks) => {
+          d.batch.clear();
+          const datas = picks.map(([m, buf, cut]) => buf.subarray(0, cut === 0 ? cut : db.messages[m].length));
+          picks.forEach(([m], f) => {
+            const msg = db.messages[m];
+            d.batch.push({ ...frame(msg.id, datas[f], msg.extended), fd: msg.fd });
+          });
+          const n = d.decode();
+          picks.forEach(([m], f) => {
+            assertSame(wasmValues(d, n, f), refDecode(db.messages[m], datas[f]), `${file} ${db.messages[m].name}`);
+          });
+          return Promise.resolve();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }
 });

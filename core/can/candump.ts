@@ -8,7 +8,8 @@
  * - remote request: `123#R`, or `123#R5` with the requested length;
  * - error frame: `20000080#0000000000000000` (8 digits with `CAN_ERR_FLAG` 0x20000000 set; the rest are the error
  *   class bits, kept in `id`).
- * Data bytes may be separated by `.` (`123#DE.AD.BE.EF`), as can-utils accepts. Empty lines are ignored.
+ * Data bytes may be separated by `.` (`123#DE.AD.BE.EF`), as can-utils accepts; can-utils' raw-DLC suffix on 8-byte
+ * classic frames (`123#1122334455667788_C`) is accepted and dropped. Empty lines are ignored.
  *
  * Reading never holds the whole file: {@link readCandump} yields {@link CanFrame} objects;
  * {@link readCandumpBatches} parses the bytes straight into a {@link FrameBatch} with no per-frame allocation (the
@@ -172,6 +173,10 @@ export function parseCandumpLine(line: string, options: ParseCandumpLineOptions 
     while (i < n && !isBlank(line[i])) {
       if (line[i] === "." && bytes.length > 0) {
         i++;
+        continue;
+      }
+      if (line[i] === "_" && !frame.fd && bytes.length === 8 && hexValue(line.charCodeAt(i + 1)) > 8) {
+        i += 2; // can-utils `_<dlc>` suffix: a classic DLC 9-F (still 8 bytes); not kept
         continue;
       }
       const hi = hexValue(line.charCodeAt(i));
@@ -464,6 +469,10 @@ export class CandumpBatchParser {
           i++;
           continue;
         }
+        if (buf[i] === 95 && max === 8 && len === 8 && i + 1 < end && hexValue(buf[i + 1]) > 8) { // _<dlc>
+          i += 2;
+          continue;
+        }
         const hi = hexValue(buf[i]);
         const lo = i + 1 < end ? hexValue(buf[i + 1]) : -1;
         if (hi < 0 || lo < 0 || len >= max) return LINE_BAD;
@@ -604,8 +613,12 @@ export async function* readCandump(
   }
 }
 
+const HEX_CODES = new TextEncoder().encode(HEX);
+
 /**
- * Writes frames as candump log lines to a byte stream or file, buffering about 64 KiB between writes.
+ * Writes frames as candump log lines to a byte stream or file. Lines are formatted straight into a reused 64 KiB
+ * byte buffer that is written out when full; {@link writeBatch} formats {@link FrameBatch} records without creating
+ * frame objects.
  *
  * @example
  * ```ts
@@ -619,9 +632,15 @@ export async function* readCandump(
 export class CandumpWriter {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #encoder = new TextEncoder();
-  #pending: string[] = [];
-  #pendingChars = 0;
+  readonly #buf = new Uint8Array(65536);
+  #len = 0;
   #closed = false;
+  /** The decimal digits of the last whole second written (writeBatch). */
+  readonly #secDigits = new Uint8Array(24);
+  #lastSec = -1;
+  #lastSecLen = 0;
+  /** Encoded interface names by name (writeBatch). */
+  readonly #ifaceCache = new Map<string, Uint8Array>();
   /** Frames written. */
   frames = 0;
 
@@ -646,28 +665,98 @@ export class CandumpWriter {
     return new CandumpWriter(file.writable);
   }
 
-  /** Queue one frame; flushes when the buffer is over 64 KiB. */
+  /** Longest line: timestamp 20 + iface + id 8 + `##F` + 128 hex + newline. */
+  #room(ifaceLen: number): number {
+    return 180 + ifaceLen * 3;
+  }
+
+  async #ensure(need: number): Promise<void> {
+    if (this.#closed) throw new RangeError("CandumpWriter is closed");
+    if (this.#len + need > this.#buf.length) await this.flush();
+    if (need > this.#buf.length) throw new RangeError("candump line too long for the writer buffer");
+  }
+
+  /** Queue one frame; writes out when the buffer is full. */
   async write(frame: CanFrame): Promise<void> {
     if (this.#closed) throw new RangeError("CandumpWriter is closed");
     const line = formatCandumpLine(frame) + "\n";
-    this.#pending.push(line);
-    this.#pendingChars += line.length;
+    if (this.#len + line.length * 3 > this.#buf.length) await this.#ensure(line.length * 3);
+    this.#len += this.#encoder.encodeInto(line, this.#buf.subarray(this.#len)).written;
     this.frames++;
-    if (this.#pendingChars >= 65536) await this.flush();
   }
 
-  /** Queue every record of a batch. */
+  /** Queue every record of a batch (no per-frame objects). */
   async writeBatch(batch: FrameBatch): Promise<void> {
-    for (let i = 0; i < batch.count; i++) await this.write(batch.get(i));
+    if (this.#closed) throw new RangeError("CandumpWriter is closed");
+    const v = batch.view;
+    const src = batch.bytes;
+    for (let r = 0; r < batch.count; r++) {
+      const o = r * FRAME_RECORD_SIZE;
+      const name = batch.ifaces[v.getUint16(o + FRAME_OFF_IFACE, true)] ?? "";
+      let iface = this.#ifaceCache.get(name);
+      if (!iface) this.#ifaceCache.set(name, iface = this.#encoder.encode(name));
+      const room = this.#room(iface.length);
+      if (this.#len + room > this.#buf.length) await this.#ensure(room); // awaits only when the buffer is full
+      const b = this.#buf;
+      let p = this.#len;
+      const total = Math.round(v.getFloat64(o + FRAME_OFF_TS, true) * 1e6);
+      const sec = Math.floor(total / 1e6);
+      b[p++] = 40; // (
+      if (sec !== this.#lastSec) {
+        this.#lastSec = sec;
+        this.#lastSecLen = writeDecimal(this.#secDigits, 0, sec, 10);
+      }
+      for (let k = 0; k < this.#lastSecLen; k++) b[p++] = this.#secDigits[k];
+      b[p++] = 46; // .
+      p = writeDecimal(b, p, total - sec * 1e6, 6);
+      b[p++] = 41; // )
+      b[p++] = 32;
+      for (let k = 0; k < iface.length; k++) b[p++] = iface[k];
+      b[p++] = 32;
+      const canId = v.getUint32(o + FRAME_OFF_ID, true);
+      const len = src[o + FRAME_OFF_LEN];
+      const flags = src[o + FRAME_OFF_FLAGS];
+      let id: number;
+      let digits: number;
+      if (canId & CAN_ERR_FLAG) {
+        id = ((canId & CAN_EFF_MASK) | CAN_ERR_FLAG) >>> 0;
+        digits = 8;
+      } else if (canId & CAN_EFF_FLAG) {
+        id = canId & CAN_EFF_MASK;
+        digits = 8;
+      } else {
+        id = canId & 0x7ff;
+        digits = 3;
+      }
+      for (let k = digits - 1; k >= 0; k--) b[p++] = HEX_CODES[(id >>> (4 * k)) & 15];
+      b[p++] = 35; // #
+      if (canId & CAN_RTR_FLAG) {
+        b[p++] = 82; // R
+        if (len > 0) b[p++] = HEX_CODES[len & 15];
+      } else {
+        if (flags & FRAME_FLAG_FD) {
+          b[p++] = 35;
+          b[p++] = HEX_CODES[((flags & FRAME_FLAG_BRS) ? 1 : 0) | ((flags & FRAME_FLAG_ESI) ? 2 : 0)];
+        }
+        const d = o + FRAME_OFF_DATA;
+        for (let k = 0; k < len; k++) {
+          const x = src[d + k];
+          b[p++] = HEX_CODES[x >> 4];
+          b[p++] = HEX_CODES[x & 15];
+        }
+      }
+      b[p++] = 10;
+      this.#len = p;
+      this.frames++;
+    }
   }
 
   /** Write out what is buffered. */
   async flush(): Promise<void> {
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.join("");
-    this.#pending = [];
-    this.#pendingChars = 0;
-    await this.#writer.write(this.#encoder.encode(text));
+    if (this.#len === 0) return;
+    const chunk = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    await this.#writer.write(chunk);
   }
 
   /** Flush and close the underlying stream. */
@@ -677,4 +766,17 @@ export class CandumpWriter {
     this.#closed = true;
     await this.#writer.close();
   }
+}
+
+/** Write `value` (a non-negative integer) in decimal, zero-padded to at least `width` digits; returns the new end. */
+function writeDecimal(b: Uint8Array, p: number, value: number, width: number): number {
+  let digits = 1;
+  for (let x = value; x >= 10; x = Math.floor(x / 10)) digits++;
+  const n = Math.max(digits, width);
+  let x = value;
+  for (let k = n - 1; k >= 0; k--) {
+    b[p + k] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+  return p + n;
 }

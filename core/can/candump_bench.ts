@@ -6,11 +6,12 @@
  * @module
  */
 import { FrameBatch } from "./batch.ts";
-import { formatCandumpLine, parseCandumpLine, readCandump, readCandumpBatches } from "./candump.ts";
+import { CandumpWriter, formatCandumpLine, parseCandumpLine, readCandump, readCandumpBatches } from "./candump.ts";
 import type { CanFrame } from "./types.ts";
 
 const LINES = 100_000;
 const lines: string[] = [];
+const frames: CanFrame[] = [];
 for (let i = 0; i < LINES; i++) {
   const kind = i % 10;
   const f: CanFrame = {
@@ -25,6 +26,7 @@ for (let i = 0; i < LINES; i++) {
     esi: false,
     data: new Uint8Array(kind === 8 ? 64 : 8).map((_, k) => (i * 31 + k * 7) & 0xff),
   };
+  frames.push(f);
   lines.push(formatCandumpLine(f));
 }
 const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
@@ -56,4 +58,23 @@ Deno.bench(`readCandump: ${LINES} lines as CanFrame objects`, { group: "candump"
 
 Deno.bench(`parseCandumpLine: ${LINES} strings`, { group: "candump" }, () => {
   for (const l of lines) parseCandumpLine(l);
+});
+
+const all = new FrameBatch(LINES);
+for await (const n of readCandumpBatches(chunks(), all)) {
+  if (n !== LINES) throw new Error("setup");
+  break; // keep the records (continuing would clear the batch)
+}
+const sink = () => new WritableStream<Uint8Array>({ write() {} });
+
+Deno.bench(`CandumpWriter.writeBatch: ${LINES} records`, { group: "candump-write", baseline: true }, async () => {
+  const w = new CandumpWriter(sink());
+  await w.writeBatch(all);
+  await w.close();
+});
+
+Deno.bench(`CandumpWriter.write: ${LINES} CanFrame objects`, { group: "candump-write" }, async () => {
+  const w = new CandumpWriter(sink());
+  for (let i = 0; i < LINES; i++) await w.write(frames[i]);
+  await w.close();
 });

@@ -55,6 +55,15 @@ Deno.test("parseCandumpLine: classic, extended, FD, RTR and error frames", () =>
   const err = parseCandumpLine("(1.000000) can0 20000080#0000000000000000");
   assert.deepEqual([err.error, err.extended, err.id, err.data.length], [true, false, 0x80, 8]);
   assert.deepEqual(parseCandumpLine("  (1.000000)\tcan0  7FF#01.02.03 \r").data, Uint8Array.of(1, 2, 3));
+  assert.deepEqual(
+    parseCandumpLine("(1.000000) can0 123#0102030405060708_C").data,
+    Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+  );
+  assert.throws(() => parseCandumpLine("(1.000000) can0 123#01020304050607_C"), ParseError);
+  const b = new FrameBatch(1);
+  const p = new CandumpBatchParser(b);
+  p.feed(new TextEncoder().encode("(1.000000) can0 123#0102030405060708_F\n"));
+  assert.deepEqual([b.count, p.slowLines, b.get(0).data.length], [1, 0, 8]);
 });
 
 Deno.test("parseCandumpLine: malformed lines name line and column", () => {
@@ -135,6 +144,46 @@ Deno.test("candump property: format → parse (string and batch paths) gives the
       assert.deepEqual(got, frames);
     }),
     { numRuns: 200 },
+  );
+});
+
+Deno.test("candump property: byte fast path and string parser agree on mutated lines", () => {
+  const alphabet = fc.constantFrom(..."0123456789abcdefABCDEF#R.()_ \t\rxX-");
+  const mutated = fc.tuple(frameArb, fc.array(fc.tuple(fc.nat(), fc.nat(3), alphabet), { maxLength: 3 })).map(
+    ([f, edits]) => {
+      let line = formatCandumpLine(f);
+      for (const [at, op, ch] of edits) {
+        const k = at % (line.length + 1);
+        if (op === 0) line = line.slice(0, k) + ch + line.slice(k); // insert
+        else if (op === 1) line = line.slice(0, k) + line.slice(k + 1); // delete
+        else line = line.slice(0, k) + ch + line.slice(k + 1); // replace
+      }
+      return line;
+    },
+  );
+  fc.assert(
+    fc.property(mutated, (line) => {
+      if (line.trim() === "") return; // blank lines are skipped, not errors, on the byte path
+      let expected: CanFrame | ParseError;
+      try {
+        expected = parseCandumpLine(line, { lineNumber: 1 });
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+        expected = e;
+      }
+      const b = new FrameBatch(1);
+      const errors: ParseError[] = [];
+      const p = new CandumpBatchParser(b, { lenient: true, onSkip: (e) => errors.push(e) });
+      p.feed(new TextEncoder().encode(line + "\n"));
+      if (expected instanceof ParseError) {
+        assert.equal(b.count, 0, line);
+        assert.equal(errors[0]?.message, expected.message);
+      } else {
+        assert.equal(b.count, 1, line);
+        assert.deepEqual(b.get(0), expected, line);
+      }
+    }),
+    { numRuns: 5000 },
   );
 });
 
@@ -238,6 +287,22 @@ Deno.test("CandumpWriter: writes a file that reads back identically", async () =
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("CandumpWriter.writeBatch formats records exactly like formatCandumpLine", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(frameArb, { maxLength: 40 }), async (frames) => {
+      const chunks: Uint8Array[] = [];
+      const w = new CandumpWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
+      const b = new FrameBatch(Math.max(1, frames.length));
+      for (const f of frames) b.push(f);
+      await w.writeBatch(b);
+      await w.close();
+      const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+      assert.equal(text, frames.map((f) => formatCandumpLine(f) + "\n").join(""));
+    }),
+    { numRuns: 200 },
+  );
 });
 
 Deno.test("FrameBatch records from the fast path match FrameBatch.push of the parsed frame", async () => {

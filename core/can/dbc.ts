@@ -363,8 +363,15 @@ class Parser {
           break;
         case "NS_":
           this.optPunct(":");
-          // The new-symbols list: indented names, up to the next token in column 1.
-          while (!this.atEnd() && !(this.tok.lineStart && this.tok.column === 1)) this.pos++;
+          // The new-symbols list: names, one per line, usually indented. It ends at BS_/BU_/BO_, or at a column-1 word
+          // with more on its line (a statement such as `CM_ "..." ;`).
+          while (!this.atEnd()) {
+            const t = this.tok;
+            if (t.type !== T.Word || ["BS_", "BU_", "BO_", "VERSION"].includes(t.text)) break;
+            const alone = this.tokens[this.pos + 1].lineStart;
+            if (t.lineStart && t.column === 1 && !alone) break;
+            this.pos++;
+          }
           break;
         case "BS_":
           this.expectPunct(":", "after BS_");

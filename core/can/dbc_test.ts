@@ -248,6 +248,29 @@ Deno.test("parseDbc: multi-line CM_ with escaped quotes, comments, BU_ on severa
   assert.equal(db.messages[0].extended, true);
 });
 
+Deno.test("parseDbc: NS_ list indented or not, up to the first statement", () => {
+  for (const ns of ["NS_ :\n\tCM_\n\tBA_DEF_\n", "NS_ :\nCM_\nBA_DEF_\nSG_MUL_VAL_\n", "NS_ : CM_ BA_DEF_\n"]) {
+    const db = parseDbc(`VERSION "v"\n${ns}CM_ "net";\nBU_: A\nBO_ 1 M: 1 A\n`);
+    assert.equal(db.comment, "net");
+    assert.deepEqual(db.nodes, ["A"]);
+    assert.equal(db.messages.length, 1);
+  }
+});
+
+Deno.test("loadDbc: CP1252/Latin-1 files decode; errors name the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/latin1.dbc`;
+    const head = new TextEncoder().encode('BO_ 1 M: 8 A\nCM_ BO_ 1 "Temp');
+    await Deno.writeFile(path, new Uint8Array([...head, 0xe9, ...new TextEncoder().encode('rature";\n')]));
+    assert.equal((await loadDbc(path)).messages[0].comment, "Temp\u00e9rature");
+    await Deno.writeTextFile(path, "BO_ 1 M: x A\n");
+    await assert.rejects(() => loadDbc(path), (e: unknown) => e instanceof ParseError && e.path === `${path}:1:10`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 function parseError(text: string): ParseError {
   try {
     parseDbc(text, { filename: "bad.dbc" });
@@ -277,6 +300,20 @@ Deno.test("parseDbc: malformed input gives ParseError with file, line and column
   assert.match(e.message, /expected ';'/);
   e = parseError("GARBAGE here\n");
   assert.match(e.message, /unknown keyword 'GARBAGE'/);
+});
+
+Deno.test("parseDbc: error positions match cantools' for its parse-error examples", () => {
+  const cases: [string, number, number][] = [
+    ["abc", 1, 1],
+    ['VERSION "1.0"\nBO_ dssd\n', 2, 5],
+    ['VERSION "1.0"\ndd\n', 2, 1],
+    ['VERSION "1.0"\nBO_ 546 EMV_Stati 8 EMV_Statusmeldungen\n', 2, 19],
+    ['CM_ BO_ "Foo.";', 1, 9],
+  ];
+  for (const [text, line, column] of cases) {
+    const e = parseError(text);
+    assert.deepEqual([e.line, e.column], [line, column], text);
+  }
 });
 
 Deno.test("parseDbc property: random input never throws anything but ParseError", () => {
