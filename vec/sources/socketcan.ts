@@ -237,7 +237,7 @@ export interface SocketCanOptions {
   filters?: readonly CanFilter[];
   /** Enable CAN FD frames (`CAN_RAW_FD_FRAMES`); default false. Only applied by `open`. */
   fd?: boolean;
-  /** Most frames one `recvmmsg` returns (default 64). */
+  /** Most frames one `recvmmsg` returns (default 64; values above 1024, the kernel's limit, mean 1024). */
   maxBatch?: number;
   /** How long one `read` waits (in a worker thread) for frames before returning 0; default 100 ms. */
   pollTimeoutMs?: number;
@@ -299,10 +299,12 @@ export class SocketCanReader {
   private constructor(fd: number, iface: string, options: SocketCanOptions) {
     this.fd = fd;
     this.iface = iface;
-    const max = options.maxBatch ?? 64;
-    if (!Number.isInteger(max) || max < 1 || max > 1024) {
-      throw new PipelineError("socketcan.options", `maxBatch must be an integer 1-1024, got ${max}`);
+    const asked = options.maxBatch ?? 64;
+    if (!Number.isInteger(asked) || asked < 1) {
+      throw new PipelineError("socketcan.options", `maxBatch must be a positive integer, got ${asked}`);
     }
+    // recvmmsg takes at most UIO_MAXIOV (1024) messages per call.
+    const max = Math.min(asked, 1024);
     this.#max = max;
     this.#timeout = options.pollTimeoutMs ?? 100;
     this.#frames = new Uint8Array(max * CANFD_MTU);

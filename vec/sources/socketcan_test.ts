@@ -208,6 +208,7 @@ Deno.test("SocketCanReader.send waits while the socket buffer is full, and nothi
 Deno.test("SocketCanReader rejects bad options and concurrent reads", async () => {
   const [a, b] = socketPair();
   assert.throws(() => SocketCanReader.fromFd(a, { maxBatch: 0 }), { code: "socketcan.options" });
+  assert.throws(() => SocketCanReader.fromFd(a, { maxBatch: 1.5 }), { code: "socketcan.options" });
   const reader = SocketCanReader.fromFd(a, { pollTimeoutMs: 20 });
   try {
     const first = reader.read(new FrameBatch(4));
