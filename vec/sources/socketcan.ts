@@ -497,7 +497,12 @@ export class SocketCanReader {
       bv.setUint8(o + FRAME_OFF_LEN, dlen);
       bv.setUint8(o + FRAME_OFF_FLAGS, isFd ? (frames[f + 5] & (CANFD_BRS | CANFD_ESI)) | FRAME_FLAG_FD : 0);
       bv.setUint16(o + FRAME_OFF_IFACE, ifx, true);
-      if ((canId & CAN_RTR_FLAG) === 0) bytes.set(frames.subarray(f + 8, f + 8 + dlen), o + FRAME_OFF_DATA);
+      if ((canId & CAN_RTR_FLAG) === 0) {
+        // A byte loop, not subarray + set: no view object per frame.
+        const d = o + FRAME_OFF_DATA;
+        const src = f + 8;
+        for (let k = 0; k < dlen; k++) bytes[d + k] = frames[src + k];
+      }
       added++;
     }
     batch.count += added;
