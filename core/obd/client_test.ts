@@ -144,3 +144,22 @@ Deno.test("readPids asks for several PIDs in one request and splits the answer",
   assert.equal(s.ecu.requests.length, 1);
   await assert.rejects(s.obd.readPids([1, 2, 3, 4, 5, 6, 7]), { code: "obd.pids" });
 });
+
+Deno.test("discoverEcus over 29-bit IDs (0x18DB33F1 → 0x18DAF1xx)", async () => {
+  const bus = new MemoryCanBus();
+  const e0 = new EcuSimulator(bus.link(), { ecu: 0x10, extended: true, values: { 0x0c: 800 } });
+  const e1 = new EcuSimulator(bus.link(), { ecu: 0x18, extended: true, values: { 0x0d: 50 } });
+  const link = bus.link();
+  try {
+    const found = await discoverEcus(link, { extended: true, timeoutMs: 50 });
+    assert.deepEqual(found.map((a) => a.txId), [0x18da10f1, 0x18da18f1]);
+    assert.equal(bus.log[0].id, 0x18db33f1);
+    const obd = new ObdClient(link, { address: found[1] });
+    assert.equal((await obd.readPid(0x0d)).value, 50);
+    obd.close();
+  } finally {
+    e0.close();
+    e1.close();
+    link.close();
+  }
+});
