@@ -219,3 +219,21 @@ Deno.test("SocketCanReader rejects bad options and concurrent reads", async () =
     closeFd(b);
   }
 });
+
+Deno.test("a read waiting for frames does not block the event loop", async () => {
+  const [a, b] = socketPair();
+  const reader = SocketCanReader.fromFd(a, { pollTimeoutMs: 10_000 });
+  const peer = SocketCanReader.fromFd(b);
+  try {
+    const batch = new FrameBatch(4);
+    const pending = reader.read(batch); // waits in poll() on a worker thread
+    // Only a running event loop can fire this timer; the frame it sends ends the wait.
+    await new Promise((r) => setTimeout(r, 20));
+    await peer.send(frame(0x321, [7]));
+    assert.equal(await pending, 1);
+    assert.equal(batch.get(0).id, 0x321);
+  } finally {
+    reader.close();
+    peer.close();
+  }
+});
