@@ -130,9 +130,10 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       inject: (dps) => pipeline.inject(dps),
       // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
       onEvent: (e) => {
+        const { topic, qos, ...payload } = e;
         for (const s of sinks) {
-          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(e.topic, e, {
-            qos: e.qos,
+          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(topic, payload, {
+            qos,
           });
         }
       },
