@@ -16,6 +16,7 @@ import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
 import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
@@ -51,6 +52,8 @@ export interface StartVecOptions {
   drainMs?: number;
   /** Extra sinks (tests, embedding). */
   sinks?: DatapointSink[];
+  /** CAN link for OBD-II instead of a SocketCAN socket on `obd.interface` (tests, simulators); the caller owns it. */
+  obdLink?: CanLink;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -67,13 +70,15 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   const t0 = performance.now();
   const obdConfig = parseObdConfig(config.obd);
   const obdIface = obdConfig.interface ?? config.can.interface;
-  if (obdConfig.enabled && !obdIface) {
+  if (obdConfig.enabled && !obdIface && !options.obdLink) {
     throw new PipelineError(
       "config.invalid",
       "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
       { path: "obd.interface" },
     );
   }
+  // Opened first, so a missing interface or AF_CAN fails before anything else has started.
+  const obdOwnLink = obdConfig.enabled && !options.obdLink ? openObdLink(obdIface!, obdConfig) : undefined;
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -122,11 +127,11 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     },
   });
 
-  let obd: { handle: ObdHandle; link: ReturnType<typeof openObdLink> } | undefined;
-  if (obdConfig.enabled && obdIface) {
-    const link = openObdLink(obdIface, obdConfig);
+  let obd: { handle: ObdHandle; link?: ReturnType<typeof openObdLink> } | undefined;
+  if (obdConfig.enabled) {
     const handle = startObd(obdConfig, {
-      link,
+      link: options.obdLink ?? obdOwnLink!,
+      // Values (and the VIN, which the pipeline hands to the sinks) go through the pipeline like decoded signals.
       inject: (dps) => pipeline.inject(dps),
       // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
       onEvent: (e) => {
@@ -137,13 +142,9 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
           });
         }
       },
-      onVin: (vin) => {
-        if (config.vin || pipeline.vin) return;
-        for (const sink of sinks) sink.setVin?.(vin);
-      },
       log: log.child("obd"),
     });
-    obd = { handle, link };
+    obd = { handle, link: obdOwnLink };
   }
 
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
@@ -206,7 +207,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       await can?.source.close();
       await viss?.source.close();
       await obd?.handle.stop();
-      await obd?.link.close();
+      await obd?.link?.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
       httpClient?.close();

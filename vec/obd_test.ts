@@ -76,8 +76,72 @@ Deno.test("openObdLink on this kernel fails with socketcan.unsupported (no AF_CA
 Deno.test("startVec: obd.enabled on a replay without an interface is a config error naming obd.interface", async () => {
   const config = parseVecConfig({ can: { log: "nowhere.log" }, obd: { enabled: true }, api: { enabled: false } });
   await assert.rejects(startVec(config), { code: "config.invalid", path: "obd.interface" });
+  if (!/^CAN/m.test(Deno.readTextFileSync("/proc/net/protocols"))) {
+    const live = parseVecConfig({ can: { interface: "can0" }, obd: { enabled: true }, api: { enabled: false } });
+    await assert.rejects(startVec(live), { code: "socketcan.unsupported" });
+  }
   await assert.rejects(startVec(parseVecConfig({ obd: { enabled: true, rates: { engine_rpm: 0 } } })), {
     code: "config.invalid",
     path: "obd.rates.engine_rpm",
   });
+});
+
+Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pipeline, DTC events reach publishEvent", async () => {
+  const dir = await Deno.makeTempDir();
+  const bus = new MemoryCanBus();
+  const ecu = new EcuSimulator(bus.link(), {
+    values: { 0x0c: 2000, 0x0d: 55 },
+    dtcs: { stored: ["P0420"] },
+    vin: "OBDVIN00000000001",
+  });
+  const link = bus.link();
+  const written: VissDatapoint[] = [];
+  const published: { topic: string; payload: Record<string, unknown>; qos: number }[] = [];
+  const sink = {
+    name: "test",
+    write: (dps: readonly VissDatapoint[]) => void written.push(...dps),
+    publishEvent: (topic: string, payload: Record<string, unknown>, o: { qos: 0 | 1 }) =>
+      void published.push({ topic, payload, qos: o.qos }),
+    stats: () => ({}),
+    close: () => Promise.resolve(),
+  };
+  try {
+    // A replay with two frames 60 s apart keeps the VEC running while OBD polls.
+    await Deno.writeTextFile(`${dir}/idle.log`, "(1.000000) can0 001#00\n(61.000000) can0 001#00\n");
+    const vec = await startVec(
+      parseVecConfig({
+        can: { log: `${dir}/idle.log`, speed: 1 },
+        obd: { enabled: true, pids: ["engine_rpm", "vehicle_speed"], dtc_interval_ms: 1000 },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+      { sinks: [sink], obdLink: link, drainMs: 100 },
+    );
+    const seen = (path: string) => written.some((d) => d.path === path);
+    for (
+      let i = 0;
+      i < 500 &&
+      !(seen("Vehicle.Speed") && seen("Vehicle.VehicleIdentification.VIN") &&
+        published.some((p) => p.topic === "diagnostics/dtc"));
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    vec.stop();
+    await vec.done;
+    assert.equal(written.findLast((d) => d.path === "Vehicle.Powertrain.CombustionEngine.Speed")?.value, "2000");
+    assert.equal(written.findLast((d) => d.path === "Vehicle.Speed")?.value, "55");
+    assert.equal(written.findLast((d) => d.path === "Vehicle.VehicleIdentification.VIN")?.value, "OBDVIN00000000001");
+    assert.equal(vec.pipeline.vin, "OBDVIN00000000001");
+    const dtc = published.find((p) => p.topic === "diagnostics/dtc");
+    assert.ok(dtc, "a diagnostics/dtc event was published");
+    assert.equal(dtc.qos, 1);
+    assert.equal(dtc.payload.code, "P0420");
+    assert.equal(dtc.payload.type, "new");
+    assert.equal(dtc.payload.topic, undefined, "topic and qos are not repeated in the payload");
+  } finally {
+    ecu.close();
+    link.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
