@@ -24,7 +24,7 @@ async function withSocketBus(fn: (tester: SocketCanLink, ecu: EcuSimulator) => P
 
 Deno.test("OBD client over the SocketCAN reader (socketpair carrying kernel can_frames)", async () => {
   await withSocketBus(async (link, ecu) => {
-    const obd = new ObdClient(link, { ecu: 0, p2Ms: 1000 });
+    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000 });
     try {
       assert.equal((await obd.readPid(0x0c)).value, 2500);
       assert.equal((await obd.readPid(0x05)).value, 92);
@@ -43,7 +43,7 @@ Deno.test("OBD client over the SocketCAN reader (socketpair carrying kernel can_
 
 Deno.test("OBD poller over the SocketCAN reader produces samples and DTC events", async () => {
   await withSocketBus(async (link) => {
-    const obd = new ObdClient(link, { ecu: 0, p2Ms: 1000 });
+    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000 });
     const samples: ObdSample[] = [];
     const dtcs: string[] = [];
     const poller = new ObdPoller([obd], {
