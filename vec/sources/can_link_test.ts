@@ -3,6 +3,8 @@ import { EcuSimulator, ObdClient, ObdPoller, type ObdSample } from "../../core/o
 import { SocketCanLink, SocketCanReader, socketPair } from "./mod.ts";
 
 const VIN = "1HGCM82633A004352";
+/** Generous ISO-TP timeouts: frames cross real sockets and FFI worker threads, on a possibly busy machine. */
+const SLOW_OK = { timeouts: { nAs: 5000, nBs: 5000, nCr: 5000 } };
 
 async function withSocketBus(fn: (tester: SocketCanLink, ecu: EcuSimulator) => Promise<void>): Promise<void> {
   const [a, b] = socketPair();
@@ -12,6 +14,7 @@ async function withSocketBus(fn: (tester: SocketCanLink, ecu: EcuSimulator) => P
     values: { 0x0c: 2500, 0x05: 92, 0x0d: 64 },
     dtcs: { stored: ["P0301", "P0302", "P0303", "P0304"], pending: [] },
     vin: VIN,
+    isotp: SLOW_OK,
   });
   try {
     await fn(testerLink, ecu);
@@ -24,7 +27,7 @@ async function withSocketBus(fn: (tester: SocketCanLink, ecu: EcuSimulator) => P
 
 Deno.test("OBD client over the SocketCAN reader (socketpair carrying kernel can_frames)", async () => {
   await withSocketBus(async (link, ecu) => {
-    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000 });
+    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000, isotp: SLOW_OK });
     try {
       assert.equal((await obd.readPid(0x0c)).value, 2500);
       assert.equal((await obd.readPid(0x05)).value, 92);
@@ -43,7 +46,7 @@ Deno.test("OBD client over the SocketCAN reader (socketpair carrying kernel can_
 
 Deno.test("OBD poller over the SocketCAN reader produces samples and DTC events", async () => {
   await withSocketBus(async (link) => {
-    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000 });
+    const obd = new ObdClient(link, { ecu: 0, p2Ms: 5000, isotp: SLOW_OK });
     const samples: ObdSample[] = [];
     const dtcs: string[] = [];
     const poller = new ObdPoller([obd], {
