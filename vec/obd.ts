@@ -104,6 +104,7 @@ export interface StartObdOptions {
   onEvent?: (event: DiagnosticsEvent) => void;
   /** Called with the VIN read over OBD. */
   onVin?: (vin: string) => void;
+  /** Logger for request failures and state changes. */
   log?: Logger;
 }
 

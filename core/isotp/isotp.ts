@@ -159,6 +159,7 @@ export class IsoTpChannel {
   #closed = false;
 
   /**
+   * Listen on `address.rxId` and transmit on `address.txId`.
    * @param link the CAN transport
    * @param address IDs this side transmits and listens on
    */

@@ -36,6 +36,7 @@ export class ObdNegativeResponseError extends PipelineError {
   readonly nrc: number;
 
   /**
+   * Build the error for a `7F <service> <nrc>` answer.
    * @param service requested service
    * @param nrc negative response code
    */
@@ -105,6 +106,7 @@ export class ObdClient {
   #inFlight = 0;
 
   /**
+   * A client for one ECU (ISO-TP on its physical IDs).
    * @param link the CAN transport
    * @param options addressing and timing
    */

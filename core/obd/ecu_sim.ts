@@ -83,6 +83,7 @@ export class EcuSimulator {
   #closed = false;
 
   /**
+   * Start answering on the ECU's physical and functional IDs.
    * @param link the bus
    * @param options addressing, values, DTCs, VIN
    */

@@ -33,13 +33,19 @@ export type DtcKind = "stored" | "pending" | "permanent";
 
 /** A DTC appeared or disappeared. Published on `diagnostics/dtc` with QoS 1. */
 export interface DtcEvent {
+  /** MQTT topic suffix. */
   topic: "diagnostics/dtc";
+  /** MQTT QoS: at least once. */
   qos: 1;
+  /** The code appeared or went away. */
   type: "new" | "cleared";
   /** `P0301` style code. */
   code: string;
+  /** The list it is (was) in. */
   kind: DtcKind;
+  /** ECU label (response ID, e.g. `7E8`). */
   ecu: string;
+  /** Seconds since the Unix epoch. */
   timestamp: number;
 }
 
@@ -84,15 +90,21 @@ export interface ObdPollerOptions {
 
 /** Counters of an {@link ObdPoller}. */
 export interface ObdPollerStats {
+  /** Requests sent. */
   requests: number;
+  /** Answers received (negative responses included). */
   responses: number;
+  /** Requests without an answer in time. */
   timeouts: number;
+  /** `7F` answers. */
   negativeResponses: number;
   /** Other failures (broken ISO-TP sequence, short answers). */
   errors: number;
+  /** Decoded values delivered. */
   samples: number;
   /** Running tally of DTCs that appeared (`diagnostics/error_count`). */
   errorCount: number;
+  /** Worst health over the ECUs. */
   health: ObdHealth;
   /** Active DTCs per ECU and kind. */
   dtcs: Record<string, Record<DtcKind, string[]>>;
@@ -154,6 +166,7 @@ export class ObdPoller {
   };
 
   /**
+   * A poller over one client per ECU; call {@link ObdPoller.start}.
    * @param clients one client per ECU
    * @param options rates, limits, callbacks
    */

@@ -29,6 +29,7 @@ export class SocketCanLink implements CanLink {
   #closed = false;
 
   /**
+   * Start reading from `reader` in the background.
    * @param reader the socket; the link owns it and closes it
    * @param options `batchSize`: frames per read (default 32)
    */

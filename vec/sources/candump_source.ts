@@ -70,6 +70,7 @@ export class CandumpSource {
   frames = 0;
 
   /**
+   * Replay a log held in memory.
    * @param log the whole log as text (encoded in chunks as the replay advances) or bytes
    * @param options speed and naming
    */
