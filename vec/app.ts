@@ -10,7 +10,8 @@ import { PipelineError } from "../core/errors/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { silentLogger } from "../core/log/mod.ts";
 import { DiskQueue } from "../core/queue/mod.ts";
-import { compileVssMapping, loadVssCatalog } from "../core/vss/mod.ts";
+import { createSigner, KeyStore, type Signer } from "../core/security/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
@@ -89,6 +90,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     maxAgeMs: config.queue.max_age_hours * 3600_000,
   };
   const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
+  const signer = config.security.sign ? await createVecSigner(config) : undefined;
+  if (signer) log.info("signing uplinks", { key_id: config.security.key_id, tag_bits: config.security.tag_bits });
   if (config.cesc.url) {
     await Deno.mkdir(config.queue.dir, { recursive: true });
     const queue = DiskQueue.open(`${config.queue.dir}/cesc-queue.db`, { ...queueOptions, name: "cesc" });
@@ -105,6 +108,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
         client: httpClient,
+        signer: signer && ((req) => signer.signHttp(req)),
         logger: log.child("cesc"),
       }),
     );
@@ -236,6 +240,32 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   };
 }
 
+/** The uplink signer (`core/security` envelope) from `security.key_file` or `security.key_env`. */
+async function createVecSigner(config: VecConfig): Promise<Signer> {
+  const { key_id, key_file, key_env, sender_id, tag_bits } = config.security;
+  if (!key_id) {
+    throw new PipelineError("config.invalid", "security.sign needs security.key_id", { path: "security.key_id" });
+  }
+  const store = key_file ? await KeyStore.fromFile(key_file) : KeyStore.fromEnv({ name: key_env });
+  const key = store.get(key_id);
+  if (!key) {
+    const where = key_file ?? `$${key_env}`;
+    throw new PipelineError(
+      "security.unknown_key",
+      `${where} has no key "${key_id}" (it has: ${store.ids().join(", ")})`,
+      {
+        path: "security.key_id",
+      },
+    );
+  }
+  return createSigner({
+    keyId: key_id,
+    key,
+    senderId: sender_id ?? config.vin ?? config.thing_name,
+    tagBits: tag_bits,
+  });
+}
+
 /** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
 async function cescHttpClient(config: VecConfig): Promise<Deno.HttpClient | undefined> {
   const { cert_path, key_path, ca_path } = config.cesc.tls;
@@ -264,7 +294,7 @@ async function setUpCan(config: VecConfig, log: Logger) {
   const mapper = compileVssMapping(config.can.mapping, {
     catalog,
     signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
+    choices: physicalChoices(plan.signalDefs),
     source: config.can.mapping,
   });
   for (const w of mapper.warnings) log.warn("mapping", { warning: w });
