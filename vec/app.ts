@@ -16,6 +16,8 @@ import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
+import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
@@ -51,6 +53,8 @@ export interface StartVecOptions {
   drainMs?: number;
   /** Extra sinks (tests, embedding). */
   sinks?: DatapointSink[];
+  /** CAN link for OBD-II instead of a SocketCAN socket on `obd.interface` (tests, simulators); the caller owns it. */
+  obdLink?: CanLink;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -65,6 +69,17 @@ async function readText(path: string, what: string): Promise<string> {
 export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
+  const obdConfig = parseObdConfig(config.obd);
+  const obdIface = obdConfig.interface ?? config.can.interface;
+  if (obdConfig.enabled && !obdIface && !options.obdLink) {
+    throw new PipelineError(
+      "config.invalid",
+      "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
+      { path: "obd.interface" },
+    );
+  }
+  // Opened first, so a missing interface or AF_CAN fails before anything else has started.
+  const obdOwnLink = obdConfig.enabled && !options.obdLink ? openObdLink(obdIface!, obdConfig) : undefined;
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -116,6 +131,26 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     },
   });
 
+  let obd: { handle: ObdHandle; link?: ReturnType<typeof openObdLink> } | undefined;
+  if (obdConfig.enabled) {
+    const handle = startObd(obdConfig, {
+      link: options.obdLink ?? obdOwnLink!,
+      // Values (and the VIN, which the pipeline hands to the sinks) go through the pipeline like decoded signals.
+      inject: (dps) => pipeline.inject(dps),
+      // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
+      onEvent: (e) => {
+        const { topic, qos, ...payload } = e;
+        for (const s of sinks) {
+          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(topic, payload, {
+            qos,
+          });
+        }
+      },
+      log: log.child("obd"),
+    });
+    obd = { handle, link: obdOwnLink };
+  }
+
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
   const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -135,6 +170,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         frames: pipeline.stats.frames,
         datapoints: pipeline.stats.datapoints,
         sinks: sinkStats(),
+        ...(obd ? { obd: obd.handle.stats() } : {}),
       }),
       publish: (dps: VissDatapoint[]) => {
         pipeline.inject(dps);
@@ -174,6 +210,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     } finally {
       await can?.source.close();
       await viss?.source.close();
+      await obd?.handle.stop();
+      await obd?.link?.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
       httpClient?.close();
@@ -299,7 +337,7 @@ async function openSource(
 ): Promise<FrameSource> {
   if (config.can.log) {
     const path = config.can.log;
-    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path });
+    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path, lenient: config.can.lenient });
     return config.can.loop ? new LoopingSource(open, await open()) : await open();
   }
   if (config.can.interface) {
