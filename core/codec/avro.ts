@@ -1,0 +1,618 @@
+/**
+ * Encoders and decoders for the VSS AVRO schema set, and the datapoint integration points
+ * ({@link encodeDatapointsAvro}, {@link decodeAvroToDatapoints}).
+ *
+ * Conventions (the upstream draft leaves them open):
+ * - `ts` is milliseconds since the Unix epoch (UTC); container files say so in metadata `vss.ts_unit = "ms"`.
+ * - The `Value` branch is chosen from the signal's VSS datatype, never from the JS value.
+ * - VISSv2 values are strings; arrays are string arrays, carried in {@link Datapoint.value} as JSON text.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { PipelineError } from "../errors/mod.ts";
+import { AvroReader, AvroWriter } from "./binary.ts";
+import type { DatatypeCatalog } from "./catalog.ts";
+import { loadDatatypeCatalog } from "./catalog.ts";
+import { AvroContainerWriter, type ContainerCodec, isAvroContainer, readAvroContainer } from "./container.ts";
+import {
+  type AvroDatatype,
+  avroDatatype,
+  type AvroValue,
+  BRANCH_INDEX,
+  formatScalar,
+  fromAvroValue,
+  parseArrayInput,
+  parseScalar,
+  type ScalarValue,
+} from "./datatype.ts";
+import { type AvroType, avroTypeForSchema, avroTypes, type SchemaName } from "./schemas.ts";
+
+/** A VISSv2-style datapoint: value as a string, `ts` as ISO 8601 UTC. */
+export interface Datapoint {
+  /** Dotted VSS path, e.g. `Vehicle.Speed`. */
+  path: string;
+  /** The value as text (`"23.5"`, `"true"`; arrays as JSON text of a string array, e.g. `["1","2"]`). */
+  value: string;
+  /** ISO 8601 timestamp, e.g. `2026-11-23T10:30:53.123Z`. */
+  ts: string;
+}
+
+/** What {@link encodeDatapointsAvro} accepts: a {@link Datapoint}, or one whose array value is a string array. */
+export interface DatapointInput {
+  /** Dotted VSS path. */
+  path: string;
+  /** Value as a string (or string array for `T[]` datatypes); numbers and booleans are accepted too. */
+  value: string | readonly string[] | number | boolean;
+  /** ISO 8601 timestamp. */
+  ts: string;
+}
+
+/** One timestamped value of a known signal, already in AVRO form. */
+export interface Sample {
+  /** Dotted VSS path. */
+  path: string;
+  /** The signal's resolved datatype. */
+  datatype: AvroDatatype;
+  /** Milliseconds since the Unix epoch. */
+  ts: number;
+  /** Scalar, or element list for array datatypes. */
+  value: ScalarValue | readonly ScalarValue[];
+}
+
+/** A TimeSeries in columnar form: one signal, `count` samples. */
+export interface TimeSeriesColumns {
+  /** Dotted VSS path (`signal_identifier`). */
+  path: string;
+  /** The signal's resolved datatype. */
+  datatype: AvroDatatype;
+  /** Number of samples used from `ts` and `values`. */
+  count: number;
+  /** Timestamps, ms since the Unix epoch. */
+  ts: ArrayLike<number>;
+  /** Values (element lists for array datatypes). */
+  values: ArrayLike<ScalarValue | readonly ScalarValue[]>;
+}
+
+/** A `Message` to encode: a single record, a TimeSeries, or a Snapshot. */
+export type MessageInput =
+  | { kind: "record"; sample: Sample }
+  | { kind: "timeseries"; series: TimeSeriesColumns }
+  | { kind: "snapshot"; start: number; end: number; samples: readonly Sample[] };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hand-written binary writers (allocation-free; tests check them byte for byte against avsc).
+
+/** Write a `Value` record of `datatype`'s branch. */
+export function writeValue(w: AvroWriter, datatype: AvroDatatype, value: ScalarValue | readonly ScalarValue[]): void {
+  const branch = datatype.branch;
+  w.long(BRANCH_INDEX[branch]);
+  if (branch === "array") {
+    const arr = value as readonly ScalarValue[];
+    const el = datatype.element;
+    const idx = BRANCH_INDEX[el];
+    if (arr.length > 0) {
+      w.long(arr.length);
+      for (let i = 0; i < arr.length; i++) {
+        w.long(idx);
+        writeScalar(w, el, arr[i]);
+      }
+    }
+    w.long(0);
+  } else {
+    writeScalar(w, branch, value as ScalarValue);
+  }
+}
+
+function writeScalar(w: AvroWriter, branch: string, v: ScalarValue): void {
+  switch (branch) {
+    case "int":
+    case "long":
+      w.long(v as number);
+      break;
+    case "float":
+      w.float(v as number);
+      break;
+    case "double":
+      w.double(v as number);
+      break;
+    case "string":
+      w.string(v as string);
+      break;
+    case "boolean":
+      w.boolean(v as boolean);
+      break;
+  }
+}
+
+/** Write a `SpecifiedTimeStampedRecord`. */
+export function writeSpecifiedTimeStampedRecord(w: AvroWriter, sample: Sample): void {
+  w.string(sample.path);
+  w.long(sample.ts);
+  writeValue(w, sample.datatype, sample.value);
+}
+
+/** Write a `TimeSeries` (the hot path: no allocation for numeric signals). */
+export function writeTimeSeries(w: AvroWriter, series: TimeSeriesColumns): void {
+  const n = series.count;
+  w.string(series.path);
+  w.long(n);
+  if (n > 0) {
+    w.long(n);
+    const { ts, values, datatype } = series;
+    const branch = datatype.branch;
+    if (branch === "float") {
+      // Specialised loop for the common case.
+      for (let i = 0; i < n; i++) {
+        w.long(ts[i]);
+        w.long(2);
+        w.float(values[i] as number);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        w.long(ts[i]);
+        writeValue(w, datatype, values[i]);
+      }
+    }
+  }
+  w.long(0);
+}
+
+/** Write a `Snapshot` of many signals over `[start, end]`. */
+export function writeSnapshot(
+  w: AvroWriter,
+  snapshot: { start: number; end: number; samples: readonly Sample[] },
+): void {
+  const n = snapshot.samples.length;
+  w.long(n);
+  w.long(snapshot.start);
+  w.long(snapshot.end);
+  if (n > 0) {
+    w.long(n);
+    for (const s of snapshot.samples) writeSpecifiedTimeStampedRecord(w, s);
+  }
+  w.long(0);
+}
+
+/** Write a `Message` (union index 0 record, 1 TimeSeries, 2 Snapshot). */
+export function writeMessage(w: AvroWriter, message: MessageInput): void {
+  switch (message.kind) {
+    case "record":
+      w.long(0);
+      writeSpecifiedTimeStampedRecord(w, message.sample);
+      break;
+    case "timeseries":
+      w.long(1);
+      writeTimeSeries(w, message.series);
+      break;
+    case "snapshot":
+      w.long(2);
+      writeSnapshot(w, message);
+      break;
+  }
+}
+
+/** Write a `MessageSequence`. */
+export function writeMessageSequence(w: AvroWriter, messages: readonly MessageInput[]): void {
+  if (messages.length > 0) {
+    w.long(messages.length);
+    for (const m of messages) writeMessage(w, m);
+  }
+  w.long(0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hand-written readers producing datapoints.
+
+/** Receives decoded datapoints: path, ts in ms, value as VISSv2 text. */
+export type DatapointSink = (path: string, ts: number, value: string) => void;
+
+/** Read a `Value` and return its VISSv2 text. */
+export function readValueText(r: AvroReader): string {
+  const b = r.long();
+  if (b === 6) {
+    const out: string[] = [];
+    for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
+      for (let i = 0; i < n; i++) out.push(readScalarText(r, r.long()));
+    }
+    return JSON.stringify(out);
+  }
+  return readScalarText(r, b);
+}
+
+function readScalarText(r: AvroReader, b: number): string {
+  switch (b) {
+    case 0:
+    case 1:
+      return String(r.long());
+    case 2:
+      return formatScalar("float", r.float());
+    case 3:
+      return String(r.double());
+    case 4:
+      return r.string();
+    case 5:
+      return r.boolean() ? "true" : "false";
+    default:
+      throw new PipelineError("codec.union", `AVRO Value union index ${b} out of range 0..6 (byte ${r.pos})`);
+  }
+}
+
+function readRecordInto(r: AvroReader, sink: DatapointSink): void {
+  const path = r.string();
+  const ts = r.long();
+  sink(path, ts, readValueText(r));
+}
+
+function readTimeSeriesInto(r: AvroReader, sink: DatapointSink): void {
+  const path = r.string();
+  r.long(); // count
+  for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
+    for (let i = 0; i < n; i++) {
+      const ts = r.long();
+      sink(path, ts, readValueText(r));
+    }
+  }
+}
+
+function readSnapshotInto(r: AvroReader, sink: DatapointSink): void {
+  r.long(); // count
+  r.long(); // start
+  r.long(); // end
+  for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
+    for (let i = 0; i < n; i++) readRecordInto(r, sink);
+  }
+}
+
+function readMessageInto(r: AvroReader, sink: DatapointSink): void {
+  const b = r.long();
+  if (b === 0) readRecordInto(r, sink);
+  else if (b === 1) readTimeSeriesInto(r, sink);
+  else if (b === 2) readSnapshotInto(r, sink);
+  else throw new PipelineError("codec.union", `AVRO Message union index ${b} out of range 0..2 (byte ${r.pos})`);
+}
+
+function readMessageSequenceInto(r: AvroReader, sink: DatapointSink): void {
+  for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
+    for (let i = 0; i < n; i++) readMessageInto(r, sink);
+  }
+}
+
+const READERS: Partial<Record<SchemaName, (r: AvroReader, sink: DatapointSink) => void>> = {
+  SpecifiedTimeStampedRecord: readRecordInto,
+  TimeSeries: readTimeSeriesInto,
+  Snapshot: readSnapshotInto,
+  Message: readMessageInto,
+  MessageSequence: readMessageSequenceInto,
+};
+
+/**
+ * Stream the datapoints of one binary datum of schema `schema` (default `MessageSequence`) into `sink`, without
+ * building intermediate objects.
+ *
+ * @throws PipelineError `codec.truncated`, `codec.union`, `codec.trailing` for malformed data
+ */
+export function readDatapoints(bytes: Uint8Array, sink: DatapointSink, options: { schema?: SchemaName } = {}): void {
+  const schema = options.schema ?? "MessageSequence";
+  const read = READERS[schema];
+  if (!read) {
+    throw new PipelineError("codec.schema", `${schema} datums carry no signal path; cannot produce datapoints`);
+  }
+  const r = new AvroReader(bytes);
+  read(r, sink);
+  if (!r.done) {
+    throw new PipelineError("codec.trailing", `${r.end - r.pos} unexpected bytes after the ${schema} datum`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generic object API (avsc), for callers that want the records as objects.
+
+/**
+ * Encode a JS object of one of the schema types (unions wrapped: `{value: {item: {float: 1.5}}}`) with avsc.
+ *
+ * @throws PipelineError `codec.schema` naming the first field and value that do not fit
+ */
+export function encodeAvro(schema: SchemaName, value: unknown): Uint8Array {
+  const type = avroTypes()[schema];
+  let problem: string | undefined;
+  if (!type.isValid(value, { errorHook: (p, v) => (problem ??= `${p.join(".") || "<root>"} = ${describe(v)}`) })) {
+    throw new PipelineError("codec.schema", `${schema}: field ${problem} does not fit the schema`, {
+      path: problem?.split(" = ")[0],
+    });
+  }
+  return type.toBuffer(value);
+}
+
+/** Decode one binary datum of `schema` into a JS object (unions wrapped) with avsc. */
+export function decodeAvro(schema: SchemaName, bytes: Uint8Array): unknown {
+  try {
+    return avroTypes()[schema].fromBuffer(asBuffer(bytes));
+  } catch (cause) {
+    throw new PipelineError("codec.decode", `cannot decode ${schema}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function asBuffer(b: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Datapoints.
+
+/**
+ * Convert a VISSv2 datapoint into a {@link Sample}, choosing the branch from the catalog datatype.
+ *
+ * @throws PipelineError `codec.unknown_path`, `codec.datatype`, `codec.value`, `codec.ts`
+ */
+export function datapointToSample(dp: DatapointInput, catalog: DatatypeCatalog): Sample {
+  const path = dp.path;
+  if (typeof path !== "string" || path === "") {
+    throw new PipelineError("codec.value", `path ${describe(path)} is not a VSS path`, { path: "path" });
+  }
+  const vss = catalog.datatypeOf(path);
+  if (vss === undefined) {
+    throw new PipelineError(
+      "codec.unknown_path",
+      `${path}: not in the VSS catalog, so the AVRO Value branch cannot be chosen (check the path or the catalog)`,
+      { path },
+    );
+  }
+  const datatype = avroDatatype(vss, { path });
+  const value = datatype.branch === "array"
+    ? parseArrayInput(dp.value, datatype, path).map((x, i) =>
+      parseScalar(x, datatype.elementVss, { path, field: `value[${i}]` })
+    )
+    : parseScalar(dp.value, datatype.elementVss, { path });
+  return { path, datatype, ts: parseTs(dp.ts, path), value };
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parse an ISO 8601 timestamp to ms since the epoch. @throws PipelineError `codec.ts` */
+export function parseTs(ts: unknown, path = "<signal>"): number {
+  const ms = typeof ts === "string" && ISO.test(ts) ? Date.parse(ts) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new PipelineError(
+      "codec.ts",
+      `${path}: ts ${describe(ts)} is not an ISO 8601 UTC timestamp (e.g. 2026-11-23T10:30:53.123Z)`,
+      { path },
+    );
+  }
+  return ms;
+}
+
+/** ms since the epoch → ISO 8601 UTC (millisecond precision). */
+export function formatTs(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) {
+    throw new PipelineError("codec.ts", `ts ${ms} ms is outside the range of dates`);
+  }
+  return d.toISOString();
+}
+
+/**
+ * Group samples into messages: signals with two or more samples become a TimeSeries each (in first-seen order),
+ * the remaining single samples one Snapshot (or a single record when there is only one).
+ */
+export function groupSamples(samples: readonly Sample[]): MessageInput[] {
+  const byPath = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const list = byPath.get(s.path);
+    if (list) list.push(s);
+    else byPath.set(s.path, [s]);
+  }
+  const messages: MessageInput[] = [];
+  const singles: Sample[] = [];
+  for (const [path, list] of byPath) {
+    if (list.length === 1) {
+      singles.push(list[0]);
+      continue;
+    }
+    messages.push({
+      kind: "timeseries",
+      series: {
+        path,
+        datatype: list[0].datatype,
+        count: list.length,
+        ts: list.map((s) => s.ts),
+        values: list.map((s) => s.value),
+      },
+    });
+  }
+  if (singles.length === 1) messages.push({ kind: "record", sample: singles[0] });
+  else if (singles.length > 1) {
+    let start = Infinity, end = -Infinity;
+    for (const s of singles) {
+      if (s.ts < start) start = s.ts;
+      if (s.ts > end) end = s.ts;
+    }
+    messages.push({ kind: "snapshot", start, end, samples: singles });
+  }
+  return messages;
+}
+
+/** Output framing of {@link encodeDatapointsAvro}. */
+export type AvroFraming = "binary" | "container";
+
+/** Options for {@link encodeDatapointsAvro}. */
+export interface EncodeDatapointsOptions {
+  /** path → VSS datatype; default: the shipped VSS 4.0 catalog (needs read permission for `assets/`). */
+  catalog?: DatatypeCatalog;
+  /**
+   * `binary` (default): one raw `MessageSequence` datum, the compact form for MQTT and HTTP push.
+   * `container`: an object container file of `Message` datums, self-describing, for files and uploads.
+   */
+  framing?: AvroFraming;
+  /** Container codec (default `deflate`). */
+  codec?: ContainerCodec;
+  /** Extra container metadata. */
+  metadata?: Record<string, string>;
+}
+
+/** Container metadata written by this module. */
+export const CONTAINER_METADATA: Readonly<Record<string, string>> = {
+  "vss.ts_unit": "ms",
+  "vss.schema_source": "COVESA vss-tools serialization@4c27490 serializations/avro/schemas",
+};
+
+/**
+ * Encode VISSv2 datapoints as AVRO (see {@link EncodeDatapointsOptions.framing}).
+ * Signals with several datapoints become TimeSeries, single ones a Snapshot.
+ *
+ * @throws PipelineError naming the datapoint index, the signal, the field and the value that do not fit
+ */
+export function encodeDatapointsAvro(
+  datapoints: readonly DatapointInput[],
+  options: EncodeDatapointsOptions = {},
+): Uint8Array {
+  const catalog = options.catalog ?? loadDatatypeCatalog();
+  const samples: Sample[] = new Array(datapoints.length);
+  for (let i = 0; i < datapoints.length; i++) {
+    try {
+      samples[i] = datapointToSample(datapoints[i], catalog);
+    } catch (e) {
+      if (e instanceof PipelineError) {
+        throw new PipelineError(e.code, `datapoint ${i}: ${e.message}`, { path: e.path, cause: e });
+      }
+      throw e;
+    }
+  }
+  const messages = groupSamples(samples);
+  if (options.framing === "container") {
+    const cw = new AvroContainerWriter({
+      schema: avroTypes().Message.schema(),
+      codec: options.codec,
+      metadata: { ...CONTAINER_METADATA, ...options.metadata },
+    });
+    for (const m of messages) {
+      writeMessage(cw.datum, m);
+      cw.commit();
+    }
+    return cw.finish();
+  }
+  const w = new AvroWriter(Math.max(256, datapoints.length * 16));
+  writeMessageSequence(w, messages);
+  return w.toBytes();
+}
+
+/** Result of {@link decodeAvroContainer}. */
+export interface DecodedContainer {
+  /** Top-level record name of the writer schema. */
+  schemaName: string;
+  /** Header metadata (including `avro.schema`, `avro.codec`). */
+  metadata: Record<string, string>;
+  /** Number of datums. */
+  count: number;
+}
+
+function schemaNameOf(schema: unknown): string {
+  if (schema && typeof schema === "object" && "name" in schema) {
+    const n = String((schema as { name: unknown }).name);
+    return n.slice(n.lastIndexOf(".") + 1);
+  }
+  return describe(schema).slice(0, 40);
+}
+
+const equalCache = new Map<string, AvroType | null>();
+
+/**
+ * Stream the datapoints of an object container file into `sink`. The writer schema must be one of
+ * SpecifiedTimeStampedRecord, TimeSeries, Snapshot, Message, MessageSequence; when it is not exactly ours (different
+ * field order, extra fields, namespaces) the data is resolved against our schema with avsc.
+ */
+export function readContainerDatapoints(
+  bytes: Uint8Array,
+  sink: DatapointSink,
+  options: { source?: string } = {},
+): DecodedContainer {
+  const c = readAvroContainer(bytes, options);
+  const name = schemaNameOf(c.schema) as SchemaName;
+  const read = READERS[name];
+  if (!read) {
+    throw new PipelineError(
+      "codec.schema",
+      `${options.source ?? "<avro>"}: container schema "${name}" carries no signal path ` +
+        `(expected SpecifiedTimeStampedRecord, TimeSeries, Snapshot, Message or MessageSequence)`,
+    );
+  }
+  const ours = avroTypes()[name];
+  const key = c.metadata["avro.schema"];
+  let resolver = equalCache.get(key);
+  if (resolver === undefined) {
+    const writer = avroTypeForSchema(c.schema) as AvroType & { equals(o: unknown): boolean };
+    resolver = writer.equals(ours) ? null : writer;
+    if (equalCache.size > 64) equalCache.clear();
+    equalCache.set(key, resolver);
+  }
+  let count = 0;
+  for (const block of c.blocks) {
+    if (resolver === null) {
+      const r = new AvroReader(block.data);
+      for (let i = 0; i < block.count; i++) read(r, sink);
+      if (!r.done) throw new PipelineError("codec.trailing", `block has ${r.end - r.pos} bytes after its datums`);
+    } else {
+      const res = (ours as unknown as { createResolver(t: unknown): unknown }).createResolver(resolver);
+      let pos = 0;
+      for (let i = 0; i < block.count; i++) {
+        const { value, offset } = (ours as unknown as {
+          decode(b: Uint8Array, p: number, r: unknown): { value: unknown; offset: number };
+        }).decode(asBuffer(block.data), pos, res);
+        if (offset < 0) throw new PipelineError("codec.truncated", "container block ends inside a datum");
+        pos = offset;
+        objectDatapoints(name, value, sink);
+      }
+    }
+    count += block.count;
+  }
+  return { schemaName: name, metadata: c.metadata, count };
+}
+
+/** Stream the datapoints of a decoded (avsc) object of `schema` into `sink`. */
+export function objectDatapoints(schema: SchemaName, value: unknown, sink: DatapointSink): void {
+  // deno-lint-ignore no-explicit-any
+  const v = value as any;
+  switch (schema) {
+    case "SpecifiedTimeStampedRecord":
+      sink(v.signal_identifier, v.ts, fromAvroValue(v.value as AvroValue));
+      break;
+    case "TimeSeries":
+      for (const it of v.items) sink(v.signal_identifier, it.ts, fromAvroValue(it.value));
+      break;
+    case "Snapshot":
+      for (const it of v.values) objectDatapoints("SpecifiedTimeStampedRecord", it, sink);
+      break;
+    case "Message": {
+      const item = v.item;
+      for (const k in item) objectDatapoints(k.slice(k.lastIndexOf(".") + 1) as SchemaName, item[k], sink);
+      break;
+    }
+    case "MessageSequence":
+      for (const m of v.seq) objectDatapoints("Message", m, sink);
+      break;
+    default:
+      throw new PipelineError("codec.schema", `${schema} datums carry no signal path`);
+  }
+}
+
+/**
+ * Decode AVRO bytes into VISSv2 datapoints. Accepts an object container file (any codec this module supports; schema
+ * SpecifiedTimeStampedRecord, TimeSeries, Snapshot, Message or MessageSequence) or one raw `MessageSequence` datum
+ * (what {@link encodeDatapointsAvro} writes by default).
+ *
+ * @throws PipelineError `codec.*` for malformed data
+ */
+export function decodeAvroToDatapoints(bytes: Uint8Array, options: { source?: string } = {}): Datapoint[] {
+  const out: Datapoint[] = [];
+  const sink: DatapointSink = (path, ts, value) => out.push({ path, value, ts: formatTs(ts) });
+  if (isAvroContainer(bytes)) readContainerDatapoints(bytes, sink, options);
+  else readDatapoints(bytes, sink);
+  return out;
+}
