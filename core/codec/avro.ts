@@ -227,7 +227,7 @@ function readScalarText(r: AvroReader, b: number): string {
     case 2:
       return formatScalar("float", r.float());
     case 3:
-      return String(r.double());
+      return formatScalar("double", r.double());
     case 4:
       return r.string();
     case 5:

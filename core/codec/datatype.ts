@@ -196,6 +196,7 @@ const f32 = new Float32Array(1);
 /** Shortest decimal text that reads back as the same float32. */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return String(v);
+  if (Object.is(v, -0)) return "-0";
   f32[0] = v;
   const target = f32[0];
   for (let p = 1; p < 10; p++) {
@@ -209,6 +210,7 @@ export function formatFloat32(v: number): string {
 /** VISSv2 string of one scalar of `branch`. */
 export function formatScalar(branch: string, v: unknown): string {
   if (branch === "float") return formatFloat32(v as number);
+  if (Object.is(v, -0)) return "-0";
   return String(v);
 }
 
