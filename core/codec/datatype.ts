@@ -191,20 +191,19 @@ export function parseArrayInput(input: unknown, datatype: AvroDatatype, path: st
   return fail(path, "value", input, `is not an array (VSS datatype ${datatype.vss}; give a JSON array of strings)`);
 }
 
-const f32 = new Float32Array(1);
-
 /** Shortest decimal text that reads back as the same float32. */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Object.is(v, -0)) return "-0";
-  f32[0] = v;
-  const target = f32[0];
-  for (let p = 1; p < 10; p++) {
-    const s = String(Number(target.toPrecision(p)));
-    f32[0] = Number(s);
-    if (f32[0] === target) return s;
+  const target = Math.fround(v);
+  // The shortest precision that round-trips (monotone in p, so binary search over 1..9).
+  let lo = 1, hi = 9;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (Math.fround(Number(target.toPrecision(mid))) === target) hi = mid;
+    else lo = mid + 1;
   }
-  return String(target);
+  return String(Number(target.toPrecision(lo)));
 }
 
 /** VISSv2 string of one scalar of `branch`. */

@@ -110,3 +110,4 @@ export {
   type ValueBranch,
 } from "./datatype.ts";
 export { type AvroType, avroTypeForSchema, avroTypes, SCHEMA_NAMES, type SchemaName, SCHEMAS } from "./schemas.ts";
+export { datapointsToVissJson, parseVissJson, type SourcedDatapoint, type VissTextFormat } from "./json.ts";
