@@ -389,13 +389,31 @@ export function parseTs(ts: unknown, path = "<signal>"): number {
   return ms;
 }
 
-/** ms since the epoch → ISO 8601 UTC (millisecond precision). */
+const DAY_MS = 86_400_000;
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+let cachedDay = NaN;
+let cachedPrefix = "";
+
+/** ms since the epoch → ISO 8601 UTC (millisecond precision). @throws PipelineError `codec.ts` out of range */
 export function formatTs(ms: number): string {
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) {
+  if (!(Math.abs(ms) <= 8.64e15)) {
     throw new PipelineError("codec.ts", `ts ${ms} ms is outside the range of dates`);
   }
-  return d.toISOString();
+  const t = Math.floor(ms);
+  const day = Math.floor(t / DAY_MS);
+  if (day !== cachedDay) {
+    const iso = new Date(day * DAY_MS).toISOString();
+    cachedPrefix = iso.slice(0, iso.indexOf("T") + 1);
+    cachedDay = day;
+  }
+  let r = t - day * DAY_MS;
+  const h = Math.floor(r / 3_600_000);
+  r -= h * 3_600_000;
+  const m = Math.floor(r / 60_000);
+  r -= m * 60_000;
+  const s = Math.floor(r / 1000);
+  return cachedPrefix + PAD2[h] + ":" + PAD2[m] + ":" + PAD2[s] + "." + PAD3[r - s * 1000] + "Z";
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   encodeAvro,
   encodeDatapointsAvro,
   formatFloat32,
+  formatTs,
   loadDatatypeCatalog,
   type MessageInput,
   readAvroContainer,
@@ -217,11 +218,22 @@ Deno.test("AvroReader reads longs across the whole safe range", () => {
   );
 });
 
+Deno.test("formatTs equals Date#toISOString over the whole date range", () => {
+  fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+    assert.equal(formatTs(ms), new Date(ms).toISOString());
+  }));
+  assert.equal(formatTs(T0 + 1), "2026-11-23T10:30:00.001Z");
+  assert.throws(() => formatTs(9e15), /outside the range of dates/);
+});
+
 Deno.test("formatFloat32 gives the shortest text that reads back as the same float32", () => {
   assert.equal(formatFloat32(Math.fround(23.45)), "23.45");
   assert.equal(formatFloat32(Math.fround(-26.88)), "-26.88");
   assert.equal(formatFloat32(Math.fround(0.1)), "0.1");
   assert.equal(formatFloat32(-0), "-0");
+  assert.equal(formatFloat32(Math.fround(1e-20)), "1e-20");
+  assert.equal(formatFloat32(Math.fround(3.4e38)), "3.4e+38");
+  assert.equal(formatFloat32(Math.fround(16777216)), "16777216");
   fc.assert(fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (f) => {
     assert.ok(Object.is(Math.fround(Number(formatFloat32(f))), Math.fround(f)), String(f));
   }));

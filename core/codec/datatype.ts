@@ -196,7 +196,13 @@ export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Object.is(v, -0)) return "-0";
   const target = Math.fround(v);
-  // The shortest precision that round-trips (monotone in p, so binary search over 1..9).
+  // Fast path: the fewest decimals k for which round(x·10^k)/10^k reads back as the same float32.
+  // (Only below 2^24, where every integer is a float32 and the integer part needs no rounding.)
+  for (let k = 0; k < POW10.length && Math.abs(target) < 16777216; k++) {
+    const c = Math.round(target * POW10[k]) / POW10[k];
+    if (Math.fround(c) === target) return String(c);
+  }
+  // Otherwise the shortest precision that round-trips (monotone in p, so binary search over 1..9).
   let lo = 1, hi = 9;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -205,6 +211,8 @@ export function formatFloat32(v: number): string {
   }
   return String(Number(target.toPrecision(lo)));
 }
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
 
 /** VISSv2 string of one scalar of `branch`. */
 export function formatScalar(branch: string, v: unknown): string {
