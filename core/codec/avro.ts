@@ -549,7 +549,7 @@ const equalCache = new Map<string, AvroType | null>();
 export function readContainerDatapoints(
   bytes: Uint8Array,
   sink: DatapointSink,
-  options: { source?: string } = {},
+  options: { source?: string; maxBlockBytes?: number } = {},
 ): DecodedContainer {
   const c = readAvroContainer(bytes, options);
   const name = schemaNameOf(c.schema) as SchemaName;
@@ -565,7 +565,9 @@ export function readContainerDatapoints(
   const key = c.metadata["avro.schema"];
   let resolver = equalCache.get(key);
   if (resolver === undefined) {
-    const writer = avroTypeForSchema(c.schema) as AvroType & { equals(o: unknown): boolean };
+    // Names decide schema resolution; writers that put the records in a namespace (the early draft used "VSS")
+    // are accepted by matching unqualified names.
+    const writer = avroTypeForSchema(stripNamespaces(c.schema)) as AvroType & { equals(o: unknown): boolean };
     resolver = writer.equals(ours) ? null : writer;
     if (equalCache.size > 64) equalCache.clear();
     equalCache.set(key, resolver);
@@ -593,6 +595,21 @@ export function readContainerDatapoints(
   return { schemaName: name, metadata: c.metadata, count };
 }
 
+/** A copy of `schema` without namespaces (names reduced to their last segment). */
+function stripNamespaces(schema: unknown): unknown {
+  if (typeof schema === "string") return schema.slice(schema.lastIndexOf(".") + 1);
+  if (Array.isArray(schema)) return schema.map(stripNamespaces);
+  if (!schema || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "namespace") continue;
+    if (k === "name" && typeof v === "string") out[k] = v.slice(v.lastIndexOf(".") + 1);
+    else if (k === "type" || k === "items" || k === "values" || k === "fields") out[k] = stripNamespaces(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
 /** Stream the datapoints of a decoded (avsc) object of `schema` into `sink`. */
 export function objectDatapoints(schema: SchemaName, value: unknown, sink: DatapointSink): void {
   // deno-lint-ignore no-explicit-any
@@ -609,7 +626,9 @@ export function objectDatapoints(schema: SchemaName, value: unknown, sink: Datap
       break;
     case "Message": {
       const item = v.item;
-      for (const k in item) objectDatapoints(k.slice(k.lastIndexOf(".") + 1) as SchemaName, item[k], sink);
+      for (const k of Object.keys(item)) {
+        objectDatapoints(k.slice(k.lastIndexOf(".") + 1) as SchemaName, item[k], sink);
+      }
       break;
     }
     case "MessageSequence":
@@ -627,7 +646,10 @@ export function objectDatapoints(schema: SchemaName, value: unknown, sink: Datap
  *
  * @throws PipelineError `codec.*` for malformed data
  */
-export function decodeAvroToDatapoints(bytes: Uint8Array, options: { source?: string } = {}): Datapoint[] {
+export function decodeAvroToDatapoints(
+  bytes: Uint8Array,
+  options: { source?: string; maxBlockBytes?: number } = {},
+): Datapoint[] {
   const out: Datapoint[] = [];
   const sink: DatapointSink = (path, ts, value) => out.push({ path, value, ts: formatTs(ts) });
   if (isAvroContainer(bytes)) readContainerDatapoints(bytes, sink, options);

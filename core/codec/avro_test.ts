@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PipelineError } from "../errors/mod.ts";
 import {
+  AvroContainerWriter,
   avroDatatype,
   AvroReader,
+  avroTypeForSchema,
   avroTypes,
   AvroWriter,
   catalogFromMap,
@@ -261,4 +263,51 @@ Deno.test("empty input encodes to an empty MessageSequence", () => {
   const w = new AvroWriter();
   writeMessageSequence(w, [] as MessageInput[]);
   assert.deepEqual([...w.view()], [0]);
+});
+
+Deno.test("containers whose writer schema differs from ours are resolved (namespace, extra field, field order)", () => {
+  // A writer that put the records in a namespace, added a `unit` field and swapped ts/signal_identifier.
+  const writerSchema = {
+    type: "record",
+    name: "vss.Message",
+    fields: [{
+      name: "item",
+      type: [{
+        type: "record",
+        name: "SpecifiedTimeStampedRecord",
+        fields: [
+          { name: "ts", type: "long" },
+          { name: "signal_identifier", type: "string" },
+          { name: "unit", type: "string" },
+          { name: "value", type: SCHEMAS.Value },
+        ],
+      }],
+    }],
+  };
+  const writerType = avroTypeForSchema(writerSchema);
+  const cw = new AvroContainerWriter({ schema: writerSchema, codec: "null" });
+  cw.datum.raw(
+    writerType.toBuffer({
+      item: {
+        "vss.SpecifiedTimeStampedRecord": {
+          ts: T0,
+          signal_identifier: "Vehicle.Speed",
+          unit: "km/h",
+          value: { item: { float: 1.5 } },
+        },
+      },
+    }),
+  );
+  cw.commit();
+  assert.deepEqual(decodeAvroToDatapoints(cw.finish()), [{ path: "Vehicle.Speed", value: "1.5", ts: iso(T0) }]);
+});
+
+Deno.test("deflate bombs are refused beyond maxBlockBytes", () => {
+  const dps = Array.from(
+    { length: 2000 },
+    (_, i) => ({ path: "Vehicle.Vin", value: "x".repeat(200), ts: iso(T0 + i) }),
+  );
+  const file = encodeDatapointsAvro(dps, { catalog, framing: "container" });
+  assert.equal(decodeAvroToDatapoints(file).length, 2000);
+  assert.throws(() => decodeAvroToDatapoints(file, { maxBlockBytes: 100_000 }), /block cannot be inflated/);
 });

@@ -102,6 +102,9 @@ export class AvroContainerWriter {
   }
 }
 
+/** Largest decompressed block {@link readAvroContainer} accepts by default (guards against deflate bombs). */
+export const DEFAULT_MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+
 /** One block of a container file. */
 export interface ContainerBlock {
   /** Number of datums in the block. */
@@ -124,11 +127,16 @@ export interface AvroContainer {
 
 /**
  * Parse an object container file: header, then every block (decompressed, sync markers checked).
+ * `maxBlockBytes` (default {@link DEFAULT_MAX_BLOCK_BYTES}) bounds each decompressed block.
  *
  * @throws PipelineError `codec.container` (with the byte offset) for anything malformed
  */
-export function readAvroContainer(bytes: Uint8Array, options: { source?: string } = {}): AvroContainer {
+export function readAvroContainer(
+  bytes: Uint8Array,
+  options: { source?: string; maxBlockBytes?: number } = {},
+): AvroContainer {
   const src = options.source ?? "<avro>";
+  const maxBlock = options.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES;
   const bad = (msg: string, at: number): never => {
     throw new PipelineError("codec.container", `${src}: ${msg} (byte ${at})`, { path: src });
   };
@@ -166,7 +174,7 @@ export function readAvroContainer(bytes: Uint8Array, options: { source?: string 
     }
     let data: Uint8Array;
     try {
-      data = codec === "deflate" ? new Uint8Array(inflateRawSync(raw)) : raw;
+      data = codec === "deflate" ? new Uint8Array(inflateRawSync(raw, { maxOutputLength: maxBlock })) : raw;
     } catch (cause) {
       return bad(`block cannot be inflated: ${(cause as Error).message}`, at);
     }

@@ -227,12 +227,12 @@ export function formatScalar(branch: string, v: unknown): string {
  */
 export function fromAvroValue(value: AvroValue): string {
   const item = value.item;
-  for (const branch in item) {
+  for (const branch of Object.keys(item)) {
     const v = item[branch];
     if (branch === "array") {
       const out: string[] = [];
       for (const el of v as Array<Record<string, ScalarValue>>) {
-        for (const b in el) out.push(formatScalar(b, el[b]));
+        for (const b of Object.keys(el)) out.push(formatScalar(b, el[b]));
       }
       return JSON.stringify(out);
     }

@@ -92,6 +92,7 @@ export {
   type ContainerBlock,
   type ContainerCodec,
   type ContainerWriterOptions,
+  DEFAULT_MAX_BLOCK_BYTES,
   isAvroContainer,
   readAvroContainer,
 } from "./container.ts";
