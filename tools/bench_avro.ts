@@ -144,6 +144,7 @@ rate("encode: TimeSeriesBundler.addNumber + writeTimeSeries", total, () => {
 });
 const slow = Math.max(1, Math.floor(ROUNDS / 10));
 const rateSlow = (name: string, fn: () => void) => {
+  for (let i = 0; i < Math.min(50, slow); i++) fn(); // warm-up
   const t = performance.now();
   for (let i = 0; i < slow; i++) fn();
   const r = (total * slow) / ((performance.now() - t) / 1000);

@@ -375,10 +375,66 @@ export function datapointToSample(dp: DatapointInput, catalog: DatatypeCatalog):
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+let parsedDay = "";
+let parsedDayMs = NaN;
+
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.f…]Z` without Date (NaN when the text has another form). */
+function fastIsoMs(s: string): number {
+  const len = s.length;
+  if (
+    len < 20 || s.charCodeAt(len - 1) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */ ||
+    s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || (len > 20 && s.charCodeAt(19) !== 46 /* . */)
+  ) return NaN;
+  let dayMs: number;
+  if (s.startsWith(parsedDay) && parsedDay !== "") dayMs = parsedDayMs;
+  else {
+    if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN;
+    const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
+    dayMs = Date.UTC(y, mo - 1, d);
+    const check = new Date(dayMs);
+    if (
+      !(y >= 100) || check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d
+    ) return NaN;
+    parsedDay = s.slice(0, 11);
+    parsedDayMs = dayMs;
+  }
+  const h = digits(s, 11, 13), mi = digits(s, 14, 16), se = digits(s, 17, 19);
+  if (!(h < 24 && mi < 60 && se < 60)) return NaN;
+  let frac = 0;
+  if (len > 20) {
+    if (len === 21) return NaN;
+    const end = Math.min(len - 1, 23);
+    frac = digits(s, 20, end);
+    if (end - 20 === 1) frac *= 100;
+    else if (end - 20 === 2) frac *= 10;
+    if (len - 1 > 23 && Number.isNaN(digits(s, 23, len - 1))) return NaN;
+  }
+  if (Number.isNaN(frac)) return NaN;
+  return dayMs + h * 3_600_000 + mi * 60_000 + se * 1000 + frac;
+}
+
+/** Date.parse normalises 2026-02-30 to March 2; refuse days the month does not have. */
+function validDay(ts: string): boolean {
+  const y = digits(ts, 0, 4), mo = digits(ts, 5, 7), d = digits(ts, 8, 10);
+  const c = new Date(0);
+  c.setUTCFullYear(y, mo - 1, d);
+  return c.getUTCMonth() === mo - 1 && c.getUTCDate() === d;
+}
 
 /** Parse an ISO 8601 timestamp to ms since the epoch. @throws PipelineError `codec.ts` */
 export function parseTs(ts: unknown, path = "<signal>"): number {
-  const ms = typeof ts === "string" && ISO.test(ts) ? Date.parse(ts) : NaN;
+  let ms = typeof ts === "string" ? fastIsoMs(ts) : NaN;
+  if (Number.isNaN(ms)) ms = typeof ts === "string" && ISO.test(ts) && validDay(ts) ? Date.parse(ts) : NaN;
   if (!Number.isFinite(ms)) {
     throw new PipelineError(
       "codec.ts",

@@ -18,6 +18,7 @@ import {
   formatTs,
   loadDatatypeCatalog,
   type MessageInput,
+  parseTs,
   readAvroContainer,
   SCHEMA_NAMES,
   SCHEMAS,
@@ -310,4 +311,23 @@ Deno.test("deflate bombs are refused beyond maxBlockBytes", () => {
   const file = encodeDatapointsAvro(dps, { catalog, framing: "container" });
   assert.equal(decodeAvroToDatapoints(file).length, 2000);
   assert.throws(() => decodeAvroToDatapoints(file, { maxBlockBytes: 100_000 }), /block cannot be inflated/);
+});
+
+Deno.test("parseTs agrees with Date.parse on ISO 8601 variants (fast path property)", () => {
+  const year100 = Date.UTC(100, 0, 1), year9999 = Date.UTC(9999, 11, 31);
+  fc.assert(
+    fc.property(fc.integer({ min: year100, max: year9999 }), fc.constantFrom(0, 1, 2, 3, 6, 9), (ms, digits) => {
+      const base = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+      const text = digits === 0
+        ? base.slice(0, 19) + "Z"
+        : base.slice(0, 20) + (base.slice(20, 23) + "987654").slice(0, digits) + "Z";
+      assert.equal(parseTs(text), Date.parse(text), text);
+    }),
+  );
+  for (const t of ["2026-11-23T10:00:00+01:00", "2026-11-23T10:00Z", "2024-02-29T00:00:00Z"]) {
+    assert.equal(parseTs(t), Date.parse(t), t);
+  }
+  for (const t of ["2026-02-30T00:00:00Z", "2026-11-23T24:00:01Z", "2026-11-23T10:00:00.Z", "2026-11-23 10:00:00Z"]) {
+    assert.throws(() => parseTs(t), /is not an ISO 8601/, t);
+  }
 });
