@@ -11,8 +11,8 @@
 import { Buffer } from "node:buffer";
 import { PipelineError } from "../errors/mod.ts";
 import { AvroReader, AvroWriter } from "./binary.ts";
-import type { DatatypeCatalog } from "./catalog.ts";
-import { loadDatatypeCatalog } from "./catalog.ts";
+import type { Datapoint } from "../viss/mod.ts";
+import { type CatalogLike, loadDatatypeCatalog, toDatatypeCatalog } from "./catalog.ts";
 import { AvroContainerWriter, type ContainerCodec, isAvroContainer, readAvroContainer } from "./container.ts";
 import {
   type AvroDatatype,
@@ -26,16 +26,6 @@ import {
   type ScalarValue,
 } from "./datatype.ts";
 import { type AvroType, avroTypeForSchema, avroTypes, type SchemaName } from "./schemas.ts";
-
-/** A VISSv2-style datapoint: value as a string, `ts` as ISO 8601 UTC. */
-export interface Datapoint {
-  /** Dotted VSS path, e.g. `Vehicle.Speed`. */
-  path: string;
-  /** The value as text (`"23.5"`, `"true"`; arrays as JSON text of a string array, e.g. `["1","2"]`). */
-  value: string;
-  /** ISO 8601 timestamp, e.g. `2026-11-23T10:30:53.123Z`. */
-  ts: string;
-}
 
 /** What {@link encodeDatapointsAvro} accepts: a {@link Datapoint}, or one whose array value is a string array. */
 export interface DatapointInput {
@@ -352,12 +342,13 @@ function describe(v: unknown): string {
  *
  * @throws PipelineError `codec.unknown_path`, `codec.datatype`, `codec.value`, `codec.ts`
  */
-export function datapointToSample(dp: DatapointInput, catalog: DatatypeCatalog): Sample {
+export function datapointToSample(dp: DatapointInput, catalog: CatalogLike): Sample {
   const path = dp.path;
+  const cat = toDatatypeCatalog(catalog);
   if (typeof path !== "string" || path === "") {
     throw new PipelineError("codec.value", `path ${describe(path)} is not a VSS path`, { path: "path" });
   }
-  const vss = catalog.datatypeOf(path);
+  const vss = cat.datatypeOf(path);
   if (vss === undefined) {
     throw new PipelineError(
       "codec.unknown_path",
@@ -518,8 +509,11 @@ export type AvroFraming = "binary" | "container";
 
 /** Options for {@link encodeDatapointsAvro}. */
 export interface EncodeDatapointsOptions {
-  /** path → VSS datatype; default: the shipped VSS 4.0 catalog (needs read permission for `assets/`). */
-  catalog?: DatatypeCatalog;
+  /**
+   * path → VSS datatype: a {@link DatatypeCatalog} or a `VssCatalog` from `core/vss` (`loadVssCatalog`);
+   * default: the shipped VSS 4.0 catalog (needs read permission for `assets/`).
+   */
+  catalog?: CatalogLike;
   /**
    * `binary` (default): one raw `MessageSequence` datum, the compact form for MQTT and HTTP push.
    * `container`: an object container file of `Message` datums, self-describing, for files and uploads.
@@ -529,7 +523,14 @@ export interface EncodeDatapointsOptions {
   codec?: ContainerCodec;
   /** Extra container metadata. */
   metadata?: Record<string, string>;
+  /** Vehicle identification number, carried in container metadata `vss.vin` (container framing only). */
+  vin?: string;
 }
+
+/** Container metadata key holding the VIN. */
+export const VIN_METADATA_KEY = "vss.vin";
+/** HTTP media type of AVRO bodies. */
+export const AVRO_CONTENT_TYPE = "application/avro";
 
 /** Container metadata written by this module. */
 export const CONTAINER_METADATA: Readonly<Record<string, string>> = {
@@ -547,7 +548,10 @@ export function encodeDatapointsAvro(
   datapoints: readonly DatapointInput[],
   options: EncodeDatapointsOptions = {},
 ): Uint8Array {
-  const catalog = options.catalog ?? loadDatatypeCatalog();
+  const catalog = toDatatypeCatalog(options.catalog ?? loadDatatypeCatalog());
+  if (options.vin !== undefined && options.framing !== "container") {
+    throw new PipelineError("codec.framing", 'a VIN can only travel in container framing (framing: "container")');
+  }
   const samples: Sample[] = new Array(datapoints.length);
   for (let i = 0; i < datapoints.length; i++) {
     try {
@@ -564,7 +568,11 @@ export function encodeDatapointsAvro(
     const cw = new AvroContainerWriter({
       schema: avroTypes().Message.schema(),
       codec: options.codec,
-      metadata: { ...CONTAINER_METADATA, ...options.metadata },
+      metadata: {
+        ...CONTAINER_METADATA,
+        ...options.metadata,
+        ...(options.vin !== undefined ? { [VIN_METADATA_KEY]: options.vin } : {}),
+      },
     });
     for (const m of messages) {
       writeMessage(cw.datum, m);
@@ -706,9 +714,39 @@ export function decodeAvroToDatapoints(
   bytes: Uint8Array,
   options: { source?: string; maxBlockBytes?: number } = {},
 ): Datapoint[] {
-  const out: Datapoint[] = [];
-  const sink: DatapointSink = (path, ts, value) => out.push({ path, value, ts: formatTs(ts) });
-  if (isAvroContainer(bytes)) readContainerDatapoints(bytes, sink, options);
-  else readDatapoints(bytes, sink);
+  return decodeAvroPayload(bytes, options).datapoints;
+}
+
+/** Result of {@link decodeAvroPayload}. */
+export interface AvroPayload {
+  /** The datapoints in message order. */
+  datapoints: Datapoint[];
+  /** Container header metadata (empty for raw binary). */
+  metadata: Record<string, string>;
+  /** VIN from metadata `vss.vin`, when present. */
+  vin?: string;
+  /** Sequence number from metadata `vss.sequence` (MessageSequencer frames), when present. */
+  sequence?: number;
+}
+
+/**
+ * Like {@link decodeAvroToDatapoints}, plus the container metadata, VIN and sequence number: what an ingest endpoint
+ * for `Content-Type: application/avro` needs.
+ */
+export function decodeAvroPayload(
+  bytes: Uint8Array,
+  options: { source?: string; maxBlockBytes?: number } = {},
+): AvroPayload {
+  const datapoints: Datapoint[] = [];
+  const sink: DatapointSink = (path, ts, value) => datapoints.push({ path, value, ts: formatTs(ts) });
+  if (!isAvroContainer(bytes)) {
+    readDatapoints(bytes, sink);
+    return { datapoints, metadata: {} };
+  }
+  const { metadata } = readContainerDatapoints(bytes, sink, options);
+  const out: AvroPayload = { datapoints, metadata };
+  if (metadata[VIN_METADATA_KEY] !== undefined) out.vin = metadata[VIN_METADATA_KEY];
+  const seq = metadata["vss.sequence"];
+  if (seq !== undefined && /^\d+$/.test(seq)) out.sequence = Number(seq);
   return out;
 }

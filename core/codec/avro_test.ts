@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PipelineError } from "../errors/mod.ts";
+import { loadVssCatalog } from "../vss/mod.ts";
 import {
   AvroContainerWriter,
   avroDatatype,
@@ -11,6 +12,7 @@ import {
   catalogFromMap,
   datapointToSample,
   decodeAvro,
+  decodeAvroPayload,
   decodeAvroToDatapoints,
   encodeAvro,
   encodeDatapointsAvro,
@@ -18,6 +20,7 @@ import {
   formatTs,
   loadDatatypeCatalog,
   type MessageInput,
+  MessageSequencer,
   parseTs,
   readAvroContainer,
   SCHEMA_NAMES,
@@ -330,4 +333,22 @@ Deno.test("parseTs agrees with Date.parse on ISO 8601 variants (fast path proper
   for (const t of ["2026-02-30T00:00:00Z", "2026-11-23T24:00:01Z", "2026-11-23T10:00:00.Z", "2026-11-23 10:00:00Z"]) {
     assert.throws(() => parseTs(t), /is not an ISO 8601/, t);
   }
+});
+
+Deno.test("a core/vss VssCatalog works as the catalog; VIN and sequence travel in container metadata", () => {
+  const vss = loadVssCatalog(new URL("../../assets/vss/vss_release_4.0.json", import.meta.url));
+  const dps = [
+    { path: "Vehicle.Speed", value: "88.5", ts: iso(T0) },
+    { path: "Vehicle.Powertrain.Transmission.CurrentGear", value: "4", ts: iso(T0) },
+  ];
+  const file = encodeDatapointsAvro(dps, { catalog: vss, framing: "container", vin: "WVWZZZ1JZXW000001" });
+  const payload = decodeAvroPayload(file);
+  assert.equal(payload.vin, "WVWZZZ1JZXW000001");
+  assert.deepEqual(payload.datapoints, dps);
+  assert.equal(payload.metadata["vss.ts_unit"], "ms");
+  assert.throws(() => encodeDatapointsAvro(dps, { catalog: vss, vin: "X" }), /container framing/);
+  const raw = decodeAvroPayload(encodeDatapointsAvro(dps, { catalog: vss }));
+  assert.deepEqual([raw.vin, raw.sequence, raw.datapoints.length], [undefined, undefined, 2]);
+  const frame = new MessageSequencer({ first: 5 }).frame([]);
+  assert.equal(decodeAvroPayload(frame.bytes).sequence, 5);
 });

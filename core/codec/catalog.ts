@@ -11,6 +11,21 @@ export interface DatatypeCatalog {
   datatypeOf(path: string): string | undefined;
 }
 
+/** The shape of `VssCatalog` from `core/vss` that this module needs (accepted wherever a catalog is). */
+export interface VssCatalogLike {
+  /** The leaf at `path`, or undefined. */
+  get(path: string): { readonly datatype: string } | undefined;
+}
+
+/** A {@link DatatypeCatalog} or a `core/vss` `VssCatalog`. */
+export type CatalogLike = DatatypeCatalog | VssCatalogLike;
+
+/** Adapt a `core/vss` catalog (or pass a {@link DatatypeCatalog} through). */
+export function toDatatypeCatalog(catalog: CatalogLike): DatatypeCatalog {
+  if ("datatypeOf" in catalog) return catalog;
+  return { datatypeOf: (path) => catalog.get(path)?.datatype };
+}
+
 /** Default catalog file, shipped in `assets/`. */
 export const DEFAULT_VSS_CATALOG = new URL("../../assets/vss/vss_release_4.0.json", import.meta.url);
 

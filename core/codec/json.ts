@@ -3,7 +3,7 @@
  * @module
  */
 import { ParseError, PipelineError } from "../errors/mod.ts";
-import type { Datapoint } from "./avro.ts";
+import type { Datapoint } from "../viss/mod.ts";
 
 /** A datapoint read from text, with where it came from (for error messages). */
 export interface SourcedDatapoint {

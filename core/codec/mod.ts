@@ -38,14 +38,17 @@
  * ```
  * @module
  */
+export type { Datapoint } from "../viss/mod.ts";
 export {
+  AVRO_CONTENT_TYPE,
   type AvroFraming,
+  type AvroPayload,
   CONTAINER_METADATA,
-  type Datapoint,
   type DatapointInput,
   type DatapointSink,
   datapointToSample,
   decodeAvro,
+  decodeAvroPayload,
   decodeAvroToDatapoints,
   type DecodedContainer,
   encodeAvro,
@@ -61,6 +64,7 @@ export {
   readValueText,
   type Sample,
   type TimeSeriesColumns,
+  VIN_METADATA_KEY,
   writeMessage,
   writeMessageSequence,
   writeSnapshot,
@@ -81,9 +85,12 @@ export {
 export {
   catalogFromMap,
   catalogFromVssTree,
+  type CatalogLike,
   type DatatypeCatalog,
   DEFAULT_VSS_CATALOG,
   loadDatatypeCatalog,
+  toDatatypeCatalog,
+  type VssCatalogLike,
 } from "./catalog.ts";
 export {
   type AvroContainer,
