@@ -97,6 +97,10 @@ const schemaHeader = encodeDatapointsAvro([], { catalog, framing: "container" })
 const seqFrame = new MessageSequencer({ metadata: CONTAINER_METADATA }).frame(
   paths.map((path, s) => ({ kind: "timeseries", series: { path, datatype: float, count: N, ts, values: values[s] } })),
 ).bytes.length;
+const oneSeriesFrame = new MessageSequencer().frame([{
+  kind: "timeseries",
+  series: { path: paths[0], datatype: float, count: N, ts, values: values[0] },
+}]).bytes.length * SIGNALS;
 const jsonDeflate = deflateRawSync(enc.encode(JSON.stringify({ data: paths.map((_, s) => JSON.parse(vissOne(s))) })))
   .length;
 
@@ -116,6 +120,7 @@ row("AVRO MessageSequence, all signals (raw binary)", avroBinaryAll);
 row("AVRO container file, deflate (incl. header)", avroContainer.length);
 row("AVRO container file, deflate, excluding the schema header", avroContainer.length - schemaHeader);
 row("AVRO numbered MessageSequence frame (container, deflate)", seqFrame);
+row("AVRO one frame per signal (container header each time)", oneSeriesFrame);
 
 // --- rates ---------------------------------------------------------------------------------------------------------
 function rate(name: string, perRound: number, fn: () => void): number {
