@@ -11,7 +11,7 @@
 import { Buffer } from "node:buffer";
 import { PipelineError } from "../errors/mod.ts";
 import { AvroReader, AvroWriter } from "./binary.ts";
-import type { Datapoint } from "../viss/mod.ts";
+import { type Datapoint, type IngestRequest, parseIngestBody, toVissData, VissDataError } from "../viss/mod.ts";
 import { type CatalogLike, loadDatatypeCatalog, toDatatypeCatalog } from "./catalog.ts";
 import { AvroContainerWriter, type ContainerCodec, isAvroContainer, readAvroContainer } from "./container.ts";
 import {
@@ -712,7 +712,7 @@ export function objectDatapoints(schema: SchemaName, value: unknown, sink: Datap
  */
 export function decodeAvroToDatapoints(
   bytes: Uint8Array,
-  options: { source?: string; maxBlockBytes?: number } = {},
+  options: { source?: string; maxBlockBytes?: number; maxDatapoints?: number } = {},
 ): Datapoint[] {
   return decodeAvroPayload(bytes, options).datapoints;
 }
@@ -731,14 +731,20 @@ export interface AvroPayload {
 
 /**
  * Like {@link decodeAvroToDatapoints}, plus the container metadata, VIN and sequence number: what an ingest endpoint
- * for `Content-Type: application/avro` needs.
+ * for `Content-Type: application/avro` needs. `maxDatapoints` stops decoding early (`codec.too_many`).
  */
 export function decodeAvroPayload(
   bytes: Uint8Array,
-  options: { source?: string; maxBlockBytes?: number } = {},
+  options: { source?: string; maxBlockBytes?: number; maxDatapoints?: number } = {},
 ): AvroPayload {
   const datapoints: Datapoint[] = [];
-  const sink: DatapointSink = (path, ts, value) => datapoints.push({ path, value, ts: formatTs(ts) });
+  const max = options.maxDatapoints ?? Infinity;
+  const sink: DatapointSink = (path, ts, value) => {
+    if (datapoints.length >= max) {
+      throw new PipelineError("codec.too_many", `more than ${max} datapoints in one AVRO body; send fewer per request`);
+    }
+    datapoints.push({ path, value, ts: formatTs(ts) });
+  };
   if (!isAvroContainer(bytes)) {
     readDatapoints(bytes, sink);
     return { datapoints, metadata: {} };
@@ -749,4 +755,28 @@ export function decodeAvroPayload(
   const seq = metadata["vss.sequence"];
   if (seq !== undefined && /^\d+$/.test(seq)) out.sequence = Number(seq);
   return out;
+}
+
+/**
+ * Turn an AVRO ingest body (`Content-Type: application/avro`) into the same `{vin, datapoints}` the JSON ingest
+ * produces, validated by `core/viss` `parseIngestBody` (same path, ts, value and VIN rules). The VIN comes from
+ * container metadata `vss.vin`, else from `options.vin` (e.g. a request header).
+ *
+ * @throws VissDataError (`viss.*`) for data the JSON ingest would refuse too; PipelineError `codec.*` for bodies that
+ *   are not valid AVRO of the schema set
+ */
+export function avroIngestRequest(
+  bytes: Uint8Array,
+  options: { vin?: string; maxDatapoints?: number; maxBlockBytes?: number } = {},
+): IngestRequest {
+  const payload = decodeAvroPayload(bytes, options);
+  const vin = payload.vin ?? options.vin;
+  if (vin === undefined) {
+    throw new VissDataError(
+      "viss.vin",
+      `AVRO body carries no VIN: send a container file with metadata "${VIN_METADATA_KEY}" or give the VIN separately`,
+      { path: VIN_METADATA_KEY },
+    );
+  }
+  return parseIngestBody(toVissData(vin, payload.datapoints), { maxDatapoints: options.maxDatapoints });
 }

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PipelineError } from "../errors/mod.ts";
 import { loadVssCatalog } from "../vss/mod.ts";
+import { VissDataError } from "../viss/mod.ts";
 import {
   AvroContainerWriter,
   avroDatatype,
+  avroIngestRequest,
   AvroReader,
   avroTypeForSchema,
   avroTypes,
@@ -351,4 +353,28 @@ Deno.test("a core/vss VssCatalog works as the catalog; VIN and sequence travel i
   assert.deepEqual([raw.vin, raw.sequence, raw.datapoints.length], [undefined, undefined, 2]);
   const frame = new MessageSequencer({ first: 5 }).frame([]);
   assert.equal(decodeAvroPayload(frame.bytes).sequence, 5);
+});
+
+Deno.test("avroIngestRequest gives the JSON ingest's {vin, datapoints} with the same validation", () => {
+  const dps = [
+    { path: "Vehicle.Speed", value: "88.5", ts: iso(T0) },
+    { path: "Vehicle.Speed", value: "89", ts: iso(T0 + 1000) },
+    { path: "Vehicle.Gear", value: "4", ts: iso(T0) },
+  ];
+  const file = encodeDatapointsAvro(dps, { catalog, framing: "container", vin: "VIN0001" });
+  const req = avroIngestRequest(file);
+  assert.equal(req.vin, "VIN0001");
+  assert.deepEqual(req.datapoints, dps);
+  const raw = encodeDatapointsAvro(dps, { catalog });
+  assert.equal(avroIngestRequest(raw, { vin: "FROMHEADER" }).vin, "FROMHEADER");
+  assert.throws(() => avroIngestRequest(raw), (e: unknown) => e instanceof VissDataError && e.code === "viss.vin");
+  assert.throws(() => avroIngestRequest(raw, { vin: "bad vin" }), (e: unknown) => e instanceof VissDataError);
+  assert.throws(() => avroIngestRequest(raw, { vin: "V", maxDatapoints: 2 }), /more than 2 datapoints/);
+  // A path the JSON ingest refuses is refused here too.
+  const w = new AvroWriter();
+  writeMessageSequence(w, [{
+    kind: "record",
+    sample: { path: "not a path!", datatype: avroDatatype("float"), ts: T0, value: 1 },
+  }]);
+  assert.throws(() => avroIngestRequest(w.toBytes(), { vin: "V" }), (e: unknown) => e instanceof VissDataError);
 });

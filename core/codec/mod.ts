@@ -42,6 +42,7 @@ export type { Datapoint } from "../viss/mod.ts";
 export {
   AVRO_CONTENT_TYPE,
   type AvroFraming,
+  avroIngestRequest,
   type AvroPayload,
   CONTAINER_METADATA,
   type DatapointInput,
