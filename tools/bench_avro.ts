@@ -147,9 +147,9 @@ rate("encode: TimeSeriesBundler.addNumber + writeTimeSeries", total, () => {
   for (let i = 0; i < N; i++) for (let s = 0; s < SIGNALS; s++) bundler.addNumber(paths[s], float, ts[i], values[s][i]);
   sink += w.pos;
 });
-const slow = Math.max(1, Math.floor(ROUNDS / 10));
+const slow = Math.max(1, Math.floor(ROUNDS / 4));
 const rateSlow = (name: string, fn: () => void) => {
-  for (let i = 0; i < Math.min(50, slow); i++) fn(); // warm-up
+  for (let i = 0; i < Math.min(200, slow); i++) fn(); // warm-up
   const t = performance.now();
   for (let i = 0; i < slow; i++) fn();
   const r = (total * slow) / ((performance.now() - t) / 1000);

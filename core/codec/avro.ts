@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { PipelineError } from "../errors/mod.ts";
 import { AvroReader, AvroWriter } from "./binary.ts";
 import { type Datapoint, type IngestRequest, parseIngestBody, toVissData, VissDataError } from "../viss/mod.ts";
-import { type CatalogLike, loadDatatypeCatalog, toDatatypeCatalog } from "./catalog.ts";
+import { type CatalogLike, type DatatypeCatalog, loadDatatypeCatalog, toDatatypeCatalog } from "./catalog.ts";
 import { AvroContainerWriter, type ContainerCodec, isAvroContainer, readAvroContainer } from "./container.ts";
 import {
   type AvroDatatype,
@@ -344,7 +344,16 @@ function describe(v: unknown): string {
  */
 export function datapointToSample(dp: DatapointInput, catalog: CatalogLike): Sample {
   const path = dp.path;
-  const cat = toDatatypeCatalog(catalog);
+  const datatype = resolveDatatype(path, toDatatypeCatalog(catalog));
+  const value = datatype.branch === "array"
+    ? parseArrayInput(dp.value, datatype, path).map((x, i) =>
+      parseScalar(x, datatype.elementVss, { path, field: `value[${i}]` })
+    )
+    : parseScalar(dp.value, datatype.elementVss, { path });
+  return { path, datatype, ts: parseTs(dp.ts, path), value };
+}
+
+function resolveDatatype(path: unknown, cat: DatatypeCatalog): AvroDatatype {
   if (typeof path !== "string" || path === "") {
     throw new PipelineError("codec.value", `path ${describe(path)} is not a VSS path`, { path: "path" });
   }
@@ -356,13 +365,7 @@ export function datapointToSample(dp: DatapointInput, catalog: CatalogLike): Sam
       { path },
     );
   }
-  const datatype = avroDatatype(vss, { path });
-  const value = datatype.branch === "array"
-    ? parseArrayInput(dp.value, datatype, path).map((x, i) =>
-      parseScalar(x, datatype.elementVss, { path, field: `value[${i}]` })
-    )
-    : parseScalar(dp.value, datatype.elementVss, { path });
-  return { path, datatype, ts: parseTs(dp.ts, path), value };
+  return avroDatatype(vss, { path });
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -377,6 +380,11 @@ function digits(s: string, from: number, to: number): number {
     n = n * 10 + d;
   }
   return n;
+}
+
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
 }
 
 /** `YYYY-MM-DDTHH:MM:SS[.f…]Z` without Date (NaN when the text has another form). */
@@ -399,7 +407,7 @@ function fastIsoMs(s: string): number {
     parsedDay = s.slice(0, 11);
     parsedDayMs = dayMs;
   }
-  const h = digits(s, 11, 13), mi = digits(s, 14, 16), se = digits(s, 17, 19);
+  const h = two(s, 11), mi = two(s, 14), se = two(s, 17);
   if (!(h < 24 && mi < 60 && se < 60)) return NaN;
   let frac = 0;
   if (len > 20) {
@@ -552,18 +560,87 @@ export function encodeDatapointsAvro(
   if (options.vin !== undefined && options.framing !== "container") {
     throw new PipelineError("codec.framing", 'a VIN can only travel in container framing (framing: "container")');
   }
-  const samples: Sample[] = new Array(datapoints.length);
-  for (let i = 0; i < datapoints.length; i++) {
-    try {
-      samples[i] = datapointToSample(datapoints[i], catalog);
-    } catch (e) {
-      if (e instanceof PipelineError) {
-        throw new PipelineError(e.code, `datapoint ${i}: ${e.message}`, { path: e.path, cause: e });
-      }
-      throw e;
+  // Group by path (first-seen order), resolving each signal's datatype once; then parse and write in one pass,
+  // without intermediate sample objects.
+  const groups = new Map<string, { path: string; datatype: AvroDatatype; idx: number[] }>();
+  const order: Array<{ path: string; datatype: AvroDatatype; idx: number[] }> = [];
+  let cur = 0;
+  const indexed = (e: unknown): never => {
+    if (e instanceof PipelineError) {
+      throw new PipelineError(e.code, `datapoint ${cur}: ${e.message}`, { path: e.path, cause: e });
     }
+    throw e;
+  };
+  for (cur = 0; cur < datapoints.length; cur++) {
+    const path = datapoints[cur].path;
+    let g = groups.get(path);
+    if (!g) {
+      try {
+        g = { path, datatype: resolveDatatype(path, catalog), idx: [] };
+      } catch (e) {
+        indexed(e);
+      }
+      groups.set(path, g!);
+      order.push(g!);
+    }
+    g!.idx.push(cur);
   }
-  const messages = groupSamples(samples);
+  const series = order.filter((g) => g.idx.length > 1);
+  const singles = order.filter((g) => g.idx.length === 1);
+  const value = (i: number, dt: AvroDatatype, path: string) => {
+    const v = datapoints[i].value;
+    return dt.branch === "array"
+      ? parseArrayInput(v, dt, path).map((x, k) => parseScalar(x, dt.elementVss, { path, field: `value[${k}]` }))
+      : parseScalar(v, dt.elementVss, { path });
+  };
+  const writeMessages = (w: AvroWriter, commit: () => void) => {
+    try {
+      for (const g of series) {
+        const { path, datatype, idx } = g;
+        w.long(1); // Message.item = TimeSeries
+        w.string(path);
+        w.long(idx.length);
+        w.long(idx.length);
+        for (let k = 0; k < idx.length; k++) {
+          cur = idx[k];
+          w.long(parseTs(datapoints[cur].ts, path));
+          writeValue(w, datatype, value(cur, datatype, path));
+        }
+        w.long(0);
+        commit();
+      }
+      if (singles.length === 0) return;
+      const ts = singles.map((g) => {
+        cur = g.idx[0];
+        return parseTs(datapoints[cur].ts, g.path);
+      });
+      if (singles.length === 1) w.long(0); // SpecifiedTimeStampedRecord
+      else {
+        w.long(2); // Snapshot
+        w.long(singles.length);
+        let start = Infinity, end = -Infinity;
+        for (const t of ts) {
+          if (t < start) start = t;
+          if (t > end) end = t;
+        }
+        w.long(start);
+        w.long(end);
+        w.long(singles.length);
+      }
+      for (let k = 0; k < singles.length; k++) {
+        const g = singles[k];
+        cur = g.idx[0];
+        w.string(g.path);
+        w.long(ts[k]);
+        writeValue(w, g.datatype, value(cur, g.datatype, g.path));
+      }
+      if (singles.length > 1) w.long(0);
+      commit();
+    } catch (e) {
+      indexed(e);
+    }
+  };
+  const messageCount = series.length + (singles.length > 0 ? 1 : 0);
   if (options.framing === "container") {
     const cw = new AvroContainerWriter({
       schema: avroTypes().Message.schema(),
@@ -574,14 +651,15 @@ export function encodeDatapointsAvro(
         ...(options.vin !== undefined ? { [VIN_METADATA_KEY]: options.vin } : {}),
       },
     });
-    for (const m of messages) {
-      writeMessage(cw.datum, m);
-      cw.commit();
-    }
+    writeMessages(cw.datum, () => cw.commit());
     return cw.finish();
   }
   const w = new AvroWriter(Math.max(256, datapoints.length * 16));
-  writeMessageSequence(w, messages);
+  if (messageCount > 0) {
+    w.long(messageCount);
+    writeMessages(w, () => {});
+  }
+  w.long(0);
   return w.toBytes();
 }
 

@@ -20,6 +20,7 @@ import {
   encodeDatapointsAvro,
   formatFloat32,
   formatTs,
+  groupSamples,
   loadDatatypeCatalog,
   type MessageInput,
   MessageSequencer,
@@ -72,6 +73,8 @@ Deno.test("Value branch follows the VSS datatype, not the JS value", () => {
   assert.deepEqual(toAvroValue("7", avroDatatype("float")), { item: { float: 7 } });
   assert.deepEqual(toAvroValue("7", avroDatatype("int8")), { item: { int: 7 } });
   assert.deepEqual(toAvroValue("7", avroDatatype("double")), { item: { double: 7 } });
+  assert.deepEqual(toAvroValue(" -Infinity", avroDatatype("double")), { item: { double: -Infinity } });
+  assert.deepEqual(toAvroValue("1e3", avroDatatype("int16")), { item: { int: 1000 } });
   assert.deepEqual(toAvroValue("7", avroDatatype("uint32")), { item: { long: 7 } });
   assert.deepEqual(toAvroValue('["1","2"]', avroDatatype("uint8[]")), { item: { array: [{ int: 1 }, { int: 2 }] } });
   const bytes = encodeAvro("Value", toAvroValue("7", avroDatatype("float")));
@@ -102,6 +105,8 @@ Deno.test("values that do not fit the datatype are rejected naming signal, field
   bad({ path: "Vehicle.Gear", value: "1.5", ts }, /value "1\.5" is not an integer/, "codec.value");
   bad({ path: "Vehicle.Speed", value: "fast", ts }, /Vehicle\.Speed: value "fast" is not a number/, "codec.value");
   bad({ path: "Vehicle.Speed", value: "", ts }, /is not a number/, "codec.value");
+  bad({ path: "Vehicle.Speed", value: "  ", ts }, /is not a number/, "codec.value");
+  bad({ path: "Vehicle.Gear", value: "0x10", ts }, /value "0x10" is not an integer/, "codec.value");
   bad({ path: "Vehicle.Speed", value: "1e39", ts }, /out of range for VSS datatype float/, "codec.value");
   bad({ path: "Vehicle.Parked", value: "yes", ts }, /value "yes" is not a boolean/, "codec.value");
   bad({ path: "Vehicle.Bytes", value: ["1", "256"], ts }, /value\[1\] "256" is out of range/, "codec.value");
@@ -377,4 +382,28 @@ Deno.test("avroIngestRequest gives the JSON ingest's {vin, datapoints} with the 
     sample: { path: "not a path!", datatype: avroDatatype("float"), ts: T0, value: 1 },
   }]);
   assert.throws(() => avroIngestRequest(w.toBytes(), { vin: "V" }), (e: unknown) => e instanceof VissDataError);
+});
+
+Deno.test("encodeDatapointsAvro equals avsc's encoding of the grouped messages (property)", () => {
+  const paths = ["Vehicle.Speed", "Vehicle.Gear", "Vehicle.Odo", "Vehicle.Vin", "Vehicle.Codes"];
+  const valueFor = (p: string, n: number) =>
+    p === "Vehicle.Vin" ? `v${n}` : p === "Vehicle.Codes" ? JSON.stringify([`c${n}`]) : String(n % 100);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.constantFrom(...paths), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1e6 })),
+      ),
+      (rows) => {
+        const dps = rows.map(([path, n, dt]) => ({ path, value: valueFor(path, n), ts: iso(T0 + dt) }));
+        const bytes = encodeDatapointsAvro(dps, { catalog });
+        const messages = groupSamples(dps.map((d) => datapointToSample(d, catalog)));
+        const w = new AvroWriter();
+        writeMessageSequence(w, messages);
+        assert.deepEqual([...bytes], [...w.view()]);
+        const obj = decodeAvro("MessageSequence", bytes);
+        assert.deepEqual([...avroTypes().MessageSequence.toBuffer(obj)], [...bytes]);
+      },
+    ),
+    { numRuns: 50 },
+  );
 });

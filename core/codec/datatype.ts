@@ -141,11 +141,10 @@ export function parseScalar(
 }
 
 function parseNumber(s: string): number {
-  const t = s.trim();
-  if (t === "") return NaN;
-  if (t === "Infinity" || t === "+Infinity") return Infinity;
-  if (t === "-Infinity") return -Infinity;
-  return Number(t);
+  const n = Number(s); // decimal, exponent, ±Infinity; ignores surrounding whitespace; "" and "  " give 0
+  if (n === 0 && !/\d/.test(s)) return NaN;
+  if (s.length > 2 && Number.isInteger(n) && /[xob]/i.test(s)) return NaN; // no 0x/0o/0b literals
+  return n;
 }
 
 /** The wrapped JS form of a `Value` as avsc reads and writes it: `{item: {float: 1.5}}`. */
