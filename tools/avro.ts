@@ -23,6 +23,7 @@ import {
   readContainerDatapoints,
   readDatapoints,
   type Sample,
+  VIN_METADATA_KEY,
   type VissTextFormat,
   writeMessage,
   writeMessageSequence,
@@ -45,6 +46,7 @@ Options:
   -f, --format FMT       encode input / decode output: auto|json|ndjson (encode default auto, decode default json)
       --framing F        encode output: container (default; .avro file, self-describing) | binary (raw MessageSequence)
       --codec C          container codec: deflate (default) | null
+      --vin VIN          encode: put the VIN in container metadata vss.vin (what the CESC AVRO ingest reads)
   -h, --help             show this help
 
 Accepted JSON shapes: [{"path","value","ts"}...], {"path","dp":[{"value","ts"}...]}, {"action":...,"data":...};
@@ -88,6 +90,7 @@ function encode(text: string, options: {
   catalog: DatatypeCatalog;
   framing: "container" | "binary";
   codec: ContainerCodec;
+  vin?: string;
 }): Uint8Array {
   const sourced = parseVissJson(text, { source: options.source, format: options.format });
   const samples: Sample[] = sourced.map((s) => {
@@ -107,7 +110,7 @@ function encode(text: string, options: {
   const cw = new AvroContainerWriter({
     schema: avroTypes().Message.schema(),
     codec: options.codec,
-    metadata: { ...CONTAINER_METADATA },
+    metadata: { ...CONTAINER_METADATA, ...(options.vin !== undefined ? { [VIN_METADATA_KEY]: options.vin } : {}) },
   });
   for (const m of messages) {
     writeMessage(cw.datum, m);
@@ -171,6 +174,7 @@ export async function main(args: string[]): Promise<number> {
         format: { type: "string", short: "f" },
         framing: { type: "string" },
         codec: { type: "string" },
+        vin: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -195,12 +199,15 @@ export async function main(args: string[]): Promise<number> {
     if (framing !== "container" && framing !== "binary") throw new UsageError("--framing must be container or binary");
     const codec = values.codec ?? "deflate";
     if (codec !== "deflate" && codec !== "null") throw new UsageError("--codec must be deflate or null");
+    if (values.vin !== undefined && framing !== "container") {
+      throw new UsageError("--vin needs --framing container (a raw MessageSequence has no place for it)");
+    }
     const source = input && input !== "-" ? input : "<stdin>";
     switch (command) {
       case "encode": {
         const catalog = loadDatatypeCatalog(values.catalog);
         const text = new TextDecoder().decode(await readInput(input));
-        await writeOutput(values.output, encode(text, { source, format, catalog, framing, codec }));
+        await writeOutput(values.output, encode(text, { source, format, catalog, framing, codec, vin: values.vin }));
         return 0;
       }
       case "decode":

@@ -36,7 +36,7 @@ Deno.test("avro CLI: encode VISSv2 JSON, inspect, decode back to JSON and NDJSON
   const dir = await Deno.makeTempDir({ prefix: "avro_cli_" });
   try {
     await Deno.writeTextFile(`${dir}/in.json`, JSON.stringify(VISS));
-    const enc = await run(["encode", `${dir}/in.json`, "-o", `${dir}/out.avro`]);
+    const enc = await run(["encode", `${dir}/in.json`, "-o", `${dir}/out.avro`, "--vin", "WVW0001"]);
     assert.equal(enc.code, 0, enc.err);
     const bytes = await Deno.readFile(`${dir}/out.avro`);
     assert.deepEqual([...bytes.subarray(0, 4)], [0x4f, 0x62, 0x6a, 1]);
@@ -47,6 +47,7 @@ Deno.test("avro CLI: encode VISSv2 JSON, inspect, decode back to JSON and NDJSON
     assert.match(ins.out, /schema: Message/);
     assert.match(ins.out, /datapoints: 4, signals: 3/);
     assert.match(ins.out, /Vehicle\.Speed: 2/);
+    assert.match(ins.out, /metadata vss\.vin: WVW0001/);
 
     const dec = await run(["decode", `${dir}/out.avro`]);
     assert.equal(dec.code, 0, dec.err);
@@ -91,7 +92,15 @@ Deno.test("avro CLI: --help, bad flags and bad commands", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: deno task avro <command>/);
-  for (const args of [["--bogus"], ["encode", "--codec", "zstd"], ["frobnicate"], []]) {
+  for (
+    const args of [["--bogus"], ["encode", "--codec", "zstd"], ["frobnicate"], [], [
+      "encode",
+      "--framing",
+      "binary",
+      "--vin",
+      "X",
+    ]]
+  ) {
     const r = await run(args);
     assert.equal(r.code, 2, args.join(" "));
     assert.equal(r.err.trim().split("\n").length, 1);
