@@ -114,6 +114,16 @@ function writeScalar(w: AvroWriter, branch: string, v: ScalarValue): void {
   }
 }
 
+/** Write a `TimeStampedRecord` (`ts` in ms, then the `Value`). */
+export function writeTimeStampedRecord(
+  w: AvroWriter,
+  datatype: AvroDatatype,
+  record: { ts: number; value: ScalarValue | readonly ScalarValue[] },
+): void {
+  w.long(record.ts);
+  writeValue(w, datatype, record.value);
+}
+
 /** Write a `SpecifiedTimeStampedRecord`. */
 export function writeSpecifiedTimeStampedRecord(w: AvroWriter, sample: Sample): void {
   w.string(sample.path);

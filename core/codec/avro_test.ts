@@ -31,6 +31,7 @@ import {
   toAvroValue,
   writeMessageSequence,
   writeTimeSeries,
+  writeTimeStampedRecord,
   writeValue,
 } from "./mod.ts";
 
@@ -205,6 +206,14 @@ Deno.test("hand-written writer matches avsc byte for byte (property)", () => {
             items: pts.map(([ts, v]) => ({ ts, value: { item: { [dt.branch]: v } } })),
           });
           assert.deepEqual([...w.view()], [...expected]);
+          if (pts.length > 0) {
+            w.reset();
+            writeTimeStampedRecord(w, dt, { ts: pts[0][0], value: pts[0][1] });
+            assert.deepEqual(
+              [...w.view()],
+              [...types.TimeStampedRecord.toBuffer({ ts: pts[0][0], value: { item: { [dt.branch]: pts[0][1] } } })],
+            );
+          }
           w.reset();
           writeValue(w, arrDt, arr);
           assert.deepEqual(

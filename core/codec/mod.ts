@@ -71,6 +71,7 @@ export {
   writeSnapshot,
   writeSpecifiedTimeStampedRecord,
   writeTimeSeries,
+  writeTimeStampedRecord,
   writeValue,
 } from "./avro.ts";
 export { AvroReader, AvroWriter } from "./binary.ts";
