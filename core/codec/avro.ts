@@ -725,13 +725,15 @@ export function readContainerDatapoints(
     equalCache.set(key, resolver);
   }
   let count = 0;
+  const res = resolver === null
+    ? undefined
+    : (ours as unknown as { createResolver(t: unknown): unknown }).createResolver(resolver);
   for (const block of c.blocks) {
     if (resolver === null) {
       const r = new AvroReader(block.data);
       for (let i = 0; i < block.count; i++) read(r, sink);
       if (!r.done) throw new PipelineError("codec.trailing", `block has ${r.end - r.pos} bytes after its datums`);
     } else {
-      const res = (ours as unknown as { createResolver(t: unknown): unknown }).createResolver(resolver);
       let pos = 0;
       for (let i = 0; i < block.count; i++) {
         const { value, offset } = (ours as unknown as {
