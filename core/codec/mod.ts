@@ -7,10 +7,12 @@
  *   uint32, int64, uint64 → `long`; `float`; `double`; `string`; `boolean`; `T[]` → `array`), never from the JS value,
  *   so other AVRO implementations read back exactly the type that was meant.
  * - `ts` is milliseconds since the Unix epoch (the draft leaves the unit open; containers carry `vss.ts_unit`).
- * - Integration points: {@link encodeDatapointsAvro} (VEC sinks, `--encoding avro`) and
- *   {@link decodeAvroToDatapoints} (CESC ingest of `Content-Type: application/avro`). Both speak VISSv2 datapoints
- *   `{path, value: string, ts: ISO 8601}`. The default wire form is one raw `MessageSequence` datum; files use
- *   object containers (`framing: "container"`, deflate) and the decoder accepts either.
+ * - Integration points: {@link encodeDatapointsAvro} (VEC sinks, `--encoding avro`; `framing: "container", vin` for
+ *   CESC push) and {@link avroIngestRequest} / {@link decodeAvroPayload} / {@link decodeAvroToDatapoints} (CESC ingest
+ *   of `Content-Type: application/avro`). They speak `core/viss` datapoints `{path, value: string, ts: ISO 8601}` and
+ *   take a `core/vss` `VssCatalog` or a {@link DatatypeCatalog}. The default wire form is one raw `MessageSequence`
+ *   datum (MQTT); object containers (`framing: "container"`, deflate) carry the schema, the VIN (`vss.vin`) and the
+ *   sequence number (`vss.sequence`); the decoders accept either. See `docs/avro.md`.
  * - Limits: integers beyond ±2^53 (large uint64/int64) are rejected on encode; timestamps keep millisecond precision.
  *
  * @example
