@@ -16,7 +16,11 @@ export class AvroWriter {
   /** Bytes written so far. */
   pos = 0;
 
-  /** @param initialSize initial capacity in bytes (grows by doubling) */
+  /**
+   * Create a writer with an empty buffer.
+   *
+   * @param initialSize initial capacity in bytes (grows by doubling)
+   */
   constructor(initialSize = 4096) {
     this.#buf = new Uint8Array(initialSize);
     this.#view = new DataView(this.#buf.buffer);
@@ -139,6 +143,8 @@ export class AvroReader {
   readonly end: number;
 
   /**
+   * Read `bytes` from `options.pos` up to `options.end`.
+   *
    * @param bytes data to read
    * @param options.pos start offset (default 0)
    */

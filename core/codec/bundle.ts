@@ -53,7 +53,11 @@ export class TimeSeriesBundler {
   readonly #maxSpan: number;
   readonly #onBundle: (s: TimeSeriesColumns) => void;
 
-  /** @param options limits and the bundle callback */
+  /**
+   * Create a bundler with empty windows.
+   *
+   * @param options limits and the bundle callback
+   */
   constructor(options: TimeSeriesBundlerOptions) {
     this.#maxCount = options.maxCount ?? 60;
     this.#maxSpan = options.maxSpanMs ?? 60_000;
@@ -178,7 +182,11 @@ export class MessageSequencer {
   readonly #metadata: Record<string, string>;
   readonly #w = new AvroWriter(64 * 1024);
 
-  /** @param options first sequence number (default 0), codec (default deflate), extra metadata */
+  /**
+   * Create a sequencer.
+   *
+   * @param options first sequence number (default 0), codec (default deflate), extra metadata
+   */
   constructor(options: { first?: number; codec?: ContainerCodec; metadata?: Record<string, string> } = {}) {
     this.#next = options.first ?? 0;
     this.#codec = options.codec ?? "deflate";

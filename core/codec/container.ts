@@ -47,7 +47,11 @@ export class AvroContainerWriter {
   readonly #blockItems: number;
   #count = 0;
 
-  /** @param options schema, codec, metadata */
+  /**
+   * Start a file: the header is written at once.
+   *
+   * @param options schema, codec, metadata
+   */
   constructor(options: ContainerWriterOptions) {
     this.#codec = options.codec ?? "deflate";
     if (this.#codec !== "null" && this.#codec !== "deflate") {

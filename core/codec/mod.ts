@@ -40,7 +40,7 @@
  * ```
  * @module
  */
-export type { Datapoint } from "../viss/mod.ts";
+export type { Datapoint, IngestRequest } from "../viss/mod.ts";
 export {
   AVRO_CONTENT_TYPE,
   type AvroFraming,
