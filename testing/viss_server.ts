@@ -48,9 +48,10 @@ export function startVissTestServer(options: VissTestServerOptions): VissTestSer
     const { socket: ws, response } = Deno.upgradeWebSocket(req);
     const log: Record<string, unknown>[] = [];
     received.push(log);
+    // Subscriptions belong to one connection: a new one starts with none.
+    subscriptions.clear();
     ws.onopen = () => {
       socket = ws;
-      subscriptions.clear();
     };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data as string);
@@ -119,6 +120,7 @@ export function startVissTestServer(options: VissTestServerOptions): VissTestSer
     drop() {
       socket?.close();
       socket = undefined;
+      subscriptions.clear();
     },
     async close() {
       socket?.close();

@@ -10,11 +10,14 @@ import { PipelineError } from "../core/errors/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { silentLogger } from "../core/log/mod.ts";
 import { DiskQueue } from "../core/queue/mod.ts";
-import { compileVssMapping, loadVssCatalog } from "../core/vss/mod.ts";
+import { createSigner, KeyStore, type Signer } from "../core/security/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
+import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
@@ -50,6 +53,8 @@ export interface StartVecOptions {
   drainMs?: number;
   /** Extra sinks (tests, embedding). */
   sinks?: DatapointSink[];
+  /** CAN link for OBD-II instead of a SocketCAN socket on `obd.interface` (tests, simulators); the caller owns it. */
+  obdLink?: CanLink;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -64,6 +69,17 @@ async function readText(path: string, what: string): Promise<string> {
 export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
+  const obdConfig = parseObdConfig(config.obd);
+  const obdIface = obdConfig.interface ?? config.can.interface;
+  if (obdConfig.enabled && !obdIface && !options.obdLink) {
+    throw new PipelineError(
+      "config.invalid",
+      "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
+      { path: "obd.interface" },
+    );
+  }
+  // Opened first, so a missing interface or AF_CAN fails before anything else has started.
+  const obdOwnLink = obdConfig.enabled && !options.obdLink ? openObdLink(obdIface!, obdConfig) : undefined;
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -73,6 +89,9 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     maxBytes: config.queue.max_bytes,
     maxAgeMs: config.queue.max_age_hours * 3600_000,
   };
+  const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
+  const signer = config.security.sign ? await createVecSigner(config) : undefined;
+  if (signer) log.info("signing uplinks", { key_id: config.security.key_id, tag_bits: config.security.tag_bits });
   if (config.cesc.url) {
     await Deno.mkdir(config.queue.dir, { recursive: true });
     const queue = DiskQueue.open(`${config.queue.dir}/cesc-queue.db`, { ...queueOptions, name: "cesc" });
@@ -88,6 +107,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         timeoutMs: config.cesc.timeout_ms,
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
+        client: httpClient,
+        signer: signer && ((req) => signer.signHttp(req)),
         logger: log.child("cesc"),
       }),
     );
@@ -110,6 +131,26 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     },
   });
 
+  let obd: { handle: ObdHandle; link?: ReturnType<typeof openObdLink> } | undefined;
+  if (obdConfig.enabled) {
+    const handle = startObd(obdConfig, {
+      link: options.obdLink ?? obdOwnLink!,
+      // Values (and the VIN, which the pipeline hands to the sinks) go through the pipeline like decoded signals.
+      inject: (dps) => pipeline.inject(dps),
+      // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
+      onEvent: (e) => {
+        const { topic, qos, ...payload } = e;
+        for (const s of sinks) {
+          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(topic, payload, {
+            qos,
+          });
+        }
+      },
+      log: log.child("obd"),
+    });
+    obd = { handle, link: obdOwnLink };
+  }
+
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
   const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -129,6 +170,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         frames: pipeline.stats.frames,
         datapoints: pipeline.stats.datapoints,
         sinks: sinkStats(),
+        ...(obd ? { obd: obd.handle.stats() } : {}),
       }),
       publish: (dps: VissDatapoint[]) => {
         pipeline.inject(dps);
@@ -168,8 +210,11 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     } finally {
       await can?.source.close();
       await viss?.source.close();
+      await obd?.handle.stop();
+      await obd?.link?.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
+      httpClient?.close();
       await server?.shutdown();
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -195,6 +240,52 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   };
 }
 
+/** The uplink signer (`core/security` envelope) from `security.key_file` or `security.key_env`. */
+async function createVecSigner(config: VecConfig): Promise<Signer> {
+  const { key_id, key_file, key_env, sender_id, tag_bits } = config.security;
+  if (!key_id) {
+    throw new PipelineError("config.invalid", "security.sign needs security.key_id", { path: "security.key_id" });
+  }
+  const store = key_file ? await KeyStore.fromFile(key_file) : KeyStore.fromEnv({ name: key_env });
+  const key = store.get(key_id);
+  if (!key) {
+    const where = key_file ?? `$${key_env}`;
+    throw new PipelineError(
+      "security.unknown_key",
+      `${where} has no key "${key_id}" (it has: ${store.ids().join(", ")})`,
+      {
+        path: "security.key_id",
+      },
+    );
+  }
+  return createSigner({
+    keyId: key_id,
+    key,
+    senderId: sender_id ?? config.vin ?? config.thing_name,
+    tagBits: tag_bits,
+  });
+}
+
+/** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
+async function cescHttpClient(config: VecConfig): Promise<Deno.HttpClient | undefined> {
+  const { cert_path, key_path, ca_path } = config.cesc.tls;
+  if (!cert_path && !key_path && !ca_path) return undefined;
+  if (!cert_path !== !key_path) {
+    throw new PipelineError("config.invalid", "cesc.tls: cert_path and key_path go together (client certificate)", {
+      path: "cesc.tls",
+    });
+  }
+  const ca = ca_path ? [await readText(ca_path, "cesc.tls.ca_path")] : undefined;
+  if (cert_path && key_path) {
+    return Deno.createHttpClient({
+      caCerts: ca,
+      cert: await readText(cert_path, "cesc.tls.cert_path"),
+      key: await readText(key_path, "cesc.tls.key_path"),
+    });
+  }
+  return Deno.createHttpClient({ caCerts: ca });
+}
+
 async function setUpCan(config: VecConfig, log: Logger) {
   const dbc = parseDbc(await readText(config.can.dbc, "dbc"), { filename: config.can.dbc });
   const plan = compileDecodePlan(dbc);
@@ -203,7 +294,7 @@ async function setUpCan(config: VecConfig, log: Logger) {
   const mapper = compileVssMapping(config.can.mapping, {
     catalog,
     signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
+    choices: physicalChoices(plan.signalDefs),
     source: config.can.mapping,
   });
   for (const w of mapper.warnings) log.warn("mapping", { warning: w });
@@ -246,7 +337,7 @@ async function openSource(
 ): Promise<FrameSource> {
   if (config.can.log) {
     const path = config.can.log;
-    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path });
+    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path, lenient: config.can.lenient });
     return config.can.loop ? new LoopingSource(open, await open()) : await open();
   }
   if (config.can.interface) {

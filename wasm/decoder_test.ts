@@ -5,85 +5,27 @@ import {
   type CanFrame,
   compileDecodePlan,
   type DbcDatabase,
+  decodeReference,
+  encodeReference,
+  loadDbc,
   type MessageDef,
+  MSG_STRIDE,
   type SignalDef,
 } from "../core/can/mod.ts";
 import { createWasmDecoder, type WasmDecoder } from "./mod.ts";
 
-// ---- a small, obviously-correct bit-by-bit reference (BigInt) ----
+// ---- the oracle: core/can decodeReference / encodeReference ----
 
 interface RefValue {
   raw: bigint; // as u64 bits
   value: number;
 }
 
-function bitPositions(s: SignalDef): number[] {
-  // Positions in LE bit numbering (byte * 8 + bit, bit 0 = LSB of the byte), LSB of the signal first.
-  const out: number[] = [];
-  if (s.byteOrder === "little_endian") {
-    for (let k = 0; k < s.length; k++) out.push(s.startBit + k);
-    return out;
-  }
-  let p = s.startBit; // MSB
-  const msbFirst: number[] = [];
-  for (let k = 0; k < s.length; k++) {
-    msbFirst.push(p);
-    p = p % 8 === 0 ? p + 15 : p - 1;
-  }
-  return msbFirst.reverse();
-}
-
-function refRaw(s: SignalDef, data: Uint8Array): bigint | undefined {
-  const pos = bitPositions(s);
-  if (pos.some((p) => (p >> 3) >= data.length)) return undefined;
-  let raw = 0n;
-  for (let k = pos.length - 1; k >= 0; k--) raw = (raw << 1n) | BigInt((data[pos[k] >> 3] >> (pos[k] & 7)) & 1);
-  if (s.valueType === "integer" && s.signed && (raw >> BigInt(s.length - 1)) & 1n) raw -= 1n << BigInt(s.length);
-  return raw;
-}
-
 function refDecode(msg: MessageDef, data: Uint8Array): Map<string, RefValue> {
-  const out = new Map<string, RefValue>();
-  const byName = new Map(msg.signals.map((s) => [s.name, s]));
-  const active = (s: SignalDef): bigint | undefined => {
-    const raw = refRaw(s, data);
-    if (raw === undefined) return undefined;
-    if (s.mux.multiplexerSignal === undefined) return raw;
-    const sw = byName.get(s.mux.multiplexerSignal)!;
-    const swRaw = active(sw);
-    if (swRaw === undefined) return undefined;
-    const x = Number(swRaw);
-    return (s.mux.multiplexerValues ?? []).some((r) => x >= r.min && x <= r.max) ? raw : undefined;
-  };
-  for (const s of msg.signals) {
-    const raw = active(s);
-    if (raw === undefined) continue;
-    const bits = BigInt.asUintN(64, raw);
-    let v: number;
-    const dv = new DataView(new ArrayBuffer(8));
-    if (s.valueType === "float32") {
-      dv.setUint32(0, Number(bits));
-      v = dv.getFloat32(0);
-    } else if (s.valueType === "float64") {
-      dv.setBigUint64(0, bits);
-      v = dv.getFloat64(0);
-    } else v = Number(raw);
-    out.set(s.name, { raw: bits, value: v * s.factor + s.offset });
-  }
-  return out;
-}
-
-function refEncode(msg: MessageDef, raws: Map<string, bigint>, length: number): Uint8Array {
-  const data = new Uint8Array(length);
-  for (const s of msg.signals) {
-    const raw = raws.get(s.name);
-    if (raw === undefined) continue;
-    const bits = BigInt.asUintN(s.length, raw);
-    bitPositions(s).forEach((p, k) => {
-      if ((bits >> BigInt(k)) & 1n) data[p >> 3] |= 1 << (p & 7);
-    });
-  }
-  return data;
+  const r = decodeReference(msg, data);
+  return new Map(
+    Object.entries(r.values).map(([k, v]) => [k, { raw: BigInt.asUintN(64, r.raw[k]), value: v as number }]),
+  );
 }
 
 // ---- builders ----
@@ -190,7 +132,7 @@ Deno.test("wasm decoder: known values, both byte orders, signed, float, extended
   assert.equal(v.get("s8")!.value, 0);
   assert.equal(v.get("f32")!.value, -1);
   assert.equal(wasmValues(d, n, 1).get("all")!.raw, 0xff07060504030201n);
-  assert.equal(d.plan.messages[8] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
+  assert.equal(d.plan.messages[MSG_STRIDE] >>> 0, (0x1f334455 | CAN_EFF_FLAG) >>> 0);
 });
 
 Deno.test("wasm decoder: simple multiplexing decodes only the active signals", async () => {
@@ -408,14 +350,10 @@ Deno.test("property: encode then WASM decode returns the encoded raw values", as
       const bytes = Math.min(64, Math.max(1, (bit + 7) >> 3));
       const m = msgDef({ id: 0x7ff, name: "M", length: bytes, signals, fd: bytes > 8 });
       const d = await createWasmDecoder(compileDecodePlan(dbc([m])), { maxFrames: 1 });
-      const data = refEncode(m, raws, 64).subarray(0, bytes);
+      const data = encodeReference(m, Object.fromEntries(raws));
       const n = d.decodeOne(frame(0x7ff, data));
       const got = wasmValues(d, n, 0);
       for (const s of signals) {
-        if (!got.has(s.name)) {
-          assert.ok(refRaw(s, data) === undefined, `${s.name} missing`);
-          continue;
-        }
         assert.equal(got.get(s.name)!.raw, BigInt.asUintN(64, raws.get(s.name)!), s.name);
         assert.equal(got.get(s.name)!.value, Number(raws.get(s.name)!) * 0.25 + 1, s.name);
       }
@@ -423,4 +361,103 @@ Deno.test("property: encode then WASM decode returns the encoded raw values", as
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("property: WASM decode equals the reference on every message of the bundled DBCs", async () => {
+  const files = [
+    "assets/dbc/Model3CAN.dbc",
+    ...[
+      "multiplex.dbc",
+      "multiplex_2.dbc",
+      "multiplex_choices.dbc",
+      "issue_184_extended_mux_cascaded.dbc",
+      "issue_184_extended_mux_multiple_values.dbc",
+      "issue_184_extended_mux_independent_multiplexors.dbc",
+      "fd_test.dbc",
+      "floating_point.dbc",
+      "signed.dbc",
+      "big_numbers.dbc",
+      "padding_bit_order.dbc",
+      "vehicle.dbc",
+      "abs.dbc",
+    ].map((f) => `testdata/dbc/${f}`),
+  ];
+  for (const file of files) {
+    const db = await loadDbc(new URL(`../${file}`, import.meta.url).pathname);
+    const d = await createWasmDecoder(compileDecodePlan(db), { maxFrames: 64 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(db.messages.length - 1), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(9)), {
+          minLength: 1,
+          maxLength: 64,
+        }),
+        (picks) => {
+          d.batch.clear();
+          const datas = picks.map(([m, buf, cut]) => buf.subarray(0, cut === 0 ? cut : db.messages[m].length));
+          picks.forEach(([m], f) => {
+            const msg = db.messages[m];
+            d.batch.push({ ...frame(msg.id, datas[f], msg.extended), fd: msg.fd });
+          });
+          const n = d.decode();
+          picks.forEach(([m], f) => {
+            assertSame(wasmValues(d, n, f), refDecode(db.messages[m], datas[f]), `${file} ${db.messages[m].name}`);
+          });
+          return Promise.resolve();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }
+});
+
+Deno.test("NDJSON writer: lines equal JSON.stringify of the decoded values", async () => {
+  const m = msgDef({
+    id: 0x1f334455,
+    extended: true,
+    name: 'Mixed "quoted"',
+    signals: [
+      sig({ name: "u8", startBit: 0, length: 8 }),
+      sig({ name: "s16", startBit: 8, length: 16, signed: true, factor: 0.01, offset: -1 }),
+      sig({ name: "big", startBit: 0, length: 64, factor: 3 }),
+      sig({ name: "f32", startBit: 32, length: 32, valueType: "float32" }),
+      sig({ name: "neg", startBit: 24, length: 8, signed: true, factor: 1e6 }),
+    ],
+  });
+  const d = await createWasmDecoder(compileDecodePlan(dbc([m])), { maxFrames: 257, ndjson: true });
+  let seed = 3;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  const tss = [1436509052.249713, 1700000000, 0.25, 1e-7, 5e9 + 0.5, 1700000000.1];
+  for (let i = 0; i < 256; i++) {
+    const data = new Uint8Array(8).map(rnd);
+    if (i % 17 === 0) data.set([0x00, 0x00, 0xc0, 0x7f], 4); // f32 NaN → null
+    d.batch.push({ ...frame(0x1f334455, data, true), iface: i % 2 ? "can0" : 'vcan"1', timestamp: tss[i % 6] });
+  }
+  d.batch.push(frame(0x123, new Uint8Array(8))); // unknown: no line
+  const n = d.decode();
+  const chunks: string[] = [];
+  d.ndjson!.write(d.batch.count, n, (c) => chunks.push(new TextDecoder().decode(c)));
+  const lines = chunks.join("").split("\n");
+  assert.equal(lines.pop(), "");
+  assert.equal(lines.length, 256);
+  for (let f = 0; f < 256; f++) {
+    const fr = d.batch.get(f);
+    const signals: Record<string, number> = {};
+    for (let i = 0; i < n; i++) if (d.frameIndex[i] === f) signals[d.plan.signalNames[d.signalId[i]]] = d.value[i];
+    const expected = JSON.stringify({
+      ts: fr.timestamp,
+      iface: fr.iface,
+      id: fr.id,
+      extended: true,
+      message: m.name,
+      signals,
+    });
+    assert.equal(lines[f], expected);
+  }
+});
+
+Deno.test("createWasmDecoder: refuses sizes it cannot hold", async () => {
+  const m = msgDef({ id: 1, name: "M", signals: [sig({ name: "a", startBit: 0, length: 8 })] });
+  const plan = compileDecodePlan(dbc([m]));
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 0 }), { code: "wasm.decoder" });
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 40_000_000 }), { code: "wasm.decoder" });
 });

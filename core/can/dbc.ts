@@ -13,7 +13,7 @@
  *
  * Compatibility notes (following cantools): the pseudo message `VECTOR__INDEPENDENT_SIG_MSG` is dropped; message and
  * signal `attributes` get the `BA_DEF_DEF_` defaults of their kind; `cycleTimeMs` is the `GenMsgCycleTime` attribute
- * (explicit or default); a message without `VFrameFormat` is FD when its length is over 8 bytes.
+ * (explicit or default; 0 means not cyclic and leaves it undefined); a message without `VFrameFormat` is FD when its length is over 8 bytes.
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
@@ -363,8 +363,15 @@ class Parser {
           break;
         case "NS_":
           this.optPunct(":");
-          // The new-symbols list: indented names, up to the next token in column 1.
-          while (!this.atEnd() && !(this.tok.lineStart && this.tok.column === 1)) this.pos++;
+          // The new-symbols list: names, one per line, usually indented. It ends at BS_/BU_/BO_, or at a column-1 word
+          // with more on its line (a statement such as `CM_ "..." ;`).
+          while (!this.atEnd()) {
+            const t = this.tok;
+            if (t.type !== T.Word || ["BS_", "BU_", "BO_", "VERSION"].includes(t.text)) break;
+            const alone = this.tokens[this.pos + 1].lineStart;
+            if (t.lineStart && t.column === 1 && !alone) break;
+            this.pos++;
+          }
           break;
         case "BS_":
           this.expectPunct(":", "after BS_");
@@ -735,7 +742,7 @@ class Parser {
       const m = p.def;
       m.attributes = withDefaults("BO_", p.explicitAttrs);
       const cycle = m.attributes["GenMsgCycleTime"];
-      if (typeof cycle === "number") m.cycleTimeMs = cycle;
+      if (typeof cycle === "number" && cycle > 0) m.cycleTimeMs = cycle;
       const ff = m.attributes["VFrameFormat"];
       let format: string | undefined;
       if (typeof ff === "number") format = FRAME_FORMATS[ff];

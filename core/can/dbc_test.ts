@@ -38,7 +38,7 @@ Deno.test("parseDbc: motohawk.dbc message, signals, comment, choices, cycle time
   assert.equal(m.length, 8);
   assert.equal(m.sender, "PCM1");
   assert.equal(m.comment, "Example message used as template in MotoHawk models.");
-  assert.equal(m.cycleTimeMs, 0);
+  assert.equal(m.cycleTimeMs, undefined); // default 0: not cyclic (cantools: None)
   assert.equal(m.frameFormat, "StandardCAN");
   assert.equal(m.fd, false);
   assert.deepEqual(m.signals.map((s) => s.name), ["Temperature", "AverageRadius", "Enable"]);
@@ -165,6 +165,44 @@ Deno.test("parseDbc: extended multiplexing, cascaded (m2M) and multiple value ra
   assert.equal(sig(ind, "muxed_A_0").mux.multiplexerSignal, "MUX_A");
 });
 
+Deno.test("parseDbc: vehicle.dbc as cantools sees it", async () => {
+  const db = await load("vehicle.dbc");
+  assert.equal(db.messages.length, 217);
+  assert.equal(db.messages[216].id, 155872546);
+  assert.equal(db.messages[216].extended, true);
+  assert.equal(db.messages[0].name, "RT_SB_INS_Vel_Body_Axes");
+  assert.equal(db.messages[0].id, 0x9588322);
+  assert.equal(db.messages[0].cycleTimeMs, undefined);
+  const s = sig(db.messages[0], "Validity_INS_Vel_Forwards"); // (cantools sorts signals by start bit; we keep file order)
+  assert.deepEqual([s.name, s.startBit, s.length, s.byteOrder, s.signed, s.factor, s.offset, s.minimum, s.maximum], [
+    "Validity_INS_Vel_Forwards",
+    0,
+    1,
+    "little_endian",
+    false,
+    1,
+    0,
+    0,
+    1,
+  ]);
+  assert.equal(s.comment, "Valid when bit is set, invalid when bit is clear.");
+  assert.equal(db.messages.flatMap((m) => m.signals).filter((x) => x.choices).length, 15);
+  const acc = msg(db, "RT_IMU06_Accel");
+  const al = sig(acc, "Accel_Longitudinal");
+  assert.deepEqual([al.startBit, al.length, al.signed, al.factor, al.minimum, al.maximum, al.unit], [
+    16,
+    16,
+    true,
+    0.001,
+    -65,
+    65,
+    "g",
+  ]);
+  assert.equal(al.attributes["GenSigStartValue"], 32767);
+  assert.equal(sig(acc, "Accel_Lateral").attributes["GenSigStartValue"], -30000);
+  assert.equal((await load("abs.dbc")).messages[0].cycleTimeMs !== undefined, true);
+});
+
 Deno.test("parseDbc: Model3CAN.dbc size and a known signal", async () => {
   const db = await loadDbc(new URL("../../assets/dbc/Model3CAN.dbc", import.meta.url).pathname);
   assert.equal(db.messages.length, 159);
@@ -210,6 +248,29 @@ Deno.test("parseDbc: multi-line CM_ with escaped quotes, comments, BU_ on severa
   assert.equal(db.messages[0].extended, true);
 });
 
+Deno.test("parseDbc: NS_ list indented or not, up to the first statement", () => {
+  for (const ns of ["NS_ :\n\tCM_\n\tBA_DEF_\n", "NS_ :\nCM_\nBA_DEF_\nSG_MUL_VAL_\n", "NS_ : CM_ BA_DEF_\n"]) {
+    const db = parseDbc(`VERSION "v"\n${ns}CM_ "net";\nBU_: A\nBO_ 1 M: 1 A\n`);
+    assert.equal(db.comment, "net");
+    assert.deepEqual(db.nodes, ["A"]);
+    assert.equal(db.messages.length, 1);
+  }
+});
+
+Deno.test("loadDbc: CP1252/Latin-1 files decode; errors name the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/latin1.dbc`;
+    const head = new TextEncoder().encode('BO_ 1 M: 8 A\nCM_ BO_ 1 "Temp');
+    await Deno.writeFile(path, new Uint8Array([...head, 0xe9, ...new TextEncoder().encode('rature";\n')]));
+    assert.equal((await loadDbc(path)).messages[0].comment, "Temp\u00e9rature");
+    await Deno.writeTextFile(path, "BO_ 1 M: x A\n");
+    await assert.rejects(() => loadDbc(path), (e: unknown) => e instanceof ParseError && e.path === `${path}:1:10`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 function parseError(text: string): ParseError {
   try {
     parseDbc(text, { filename: "bad.dbc" });
@@ -239,6 +300,20 @@ Deno.test("parseDbc: malformed input gives ParseError with file, line and column
   assert.match(e.message, /expected ';'/);
   e = parseError("GARBAGE here\n");
   assert.match(e.message, /unknown keyword 'GARBAGE'/);
+});
+
+Deno.test("parseDbc: error positions match cantools' for its parse-error examples", () => {
+  const cases: [string, number, number][] = [
+    ["abc", 1, 1],
+    ['VERSION "1.0"\nBO_ dssd\n', 2, 5],
+    ['VERSION "1.0"\ndd\n', 2, 1],
+    ['VERSION "1.0"\nBO_ 546 EMV_Stati 8 EMV_Statusmeldungen\n', 2, 19],
+    ['CM_ BO_ "Foo.";', 1, 9],
+  ];
+  for (const [text, line, column] of cases) {
+    const e = parseError(text);
+    assert.deepEqual([e.line, e.column], [line, column], text);
+  }
 });
 
 Deno.test("parseDbc property: random input never throws anything but ParseError", () => {

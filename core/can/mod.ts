@@ -4,6 +4,8 @@
  * - {@link CanFrame}, {@link MessageDef}, {@link SignalDef}, {@link DbcDatabase}: the data model (`types.ts`).
  * - {@link FrameBatch}: fixed 80-byte frame records, the layout frames cross into the WASM decoder in (`batch.ts`).
  * - {@link parseDbc} / {@link loadDbc}: DBC text → {@link DbcDatabase} (`dbc.ts`).
+ * - {@link readCandump} / {@link readCandumpBatches} / {@link CandumpWriter}: streaming candump logs; the batch reader
+ *   parses bytes straight into a {@link FrameBatch} (`candump.ts`).
  * - {@link decodeReference} / {@link encodeReference}: the bit-by-bit reference codec, test oracle of the WASM decoder
  *   (`reference.ts`).
  * - {@link compileDecodePlan}: DBC → flat typed-array decode plan that the WASM decoder
@@ -24,3 +26,4 @@ export * from "./batch.ts";
 export * from "./dbc.ts";
 export * from "./reference.ts";
 export * from "./plan.ts";
+export * from "./candump.ts";

@@ -5,7 +5,7 @@
  *
  * ## Layout
  *
- * Messages — `messages: Int32Array`, {@link MSG_STRIDE} = 8 slots per message:
+ * Messages — `messages: Int32Array`, {@link MSG_STRIDE} = 12 slots per message:
  *
  * | slot | field |
  * |---|---|
@@ -16,24 +16,27 @@
  * | 4 | local index of the message's main multiplexer switch (`M`), or -1 |
  * | 5 | flags: bit0 {@link MSG_FLAG_MUX} (some signal is multiplexed) |
  * | 6 | bytes a frame needs so that every signal fits (fast path when `len >= this`) |
- * | 7 | reserved (0) |
+ * | 7-10 | for messages without multiplexing: how many signals, from the first, are in the groups Intel unsigned, Intel signed, Motorola unsigned, Motorola signed (the rest — floats, unsigned 64-bit and nine-byte signals — follow); the WASM decodes each group in a branch-free loop |
+ * | 11 | reserved (0) |
  *
  * Signals — `signals: Int32Array`, {@link SIG_STRIDE} = 12 slots per signal, stored
  * per message in dependency order (a multiplexer switch always comes before the
- * signals it controls), so the global signal id is simply the record index:
+ * signals it controls) for multiplexed messages, and sorted by the groups above for
+ * the others. The global signal id is simply the record index:
  *
  * | slot | field |
  * |---|---|
  * | 0 | normalised LSB bit position: Intel = `startBit` (LSB, little-endian bit numbering); Motorola = linear big-endian index of the LSB (`msb + length - 1`, where the byte's bit 7 is index 0 of that byte) |
  * | 1 | length in bits (1-64) |
- * | 2 | flags: {@link SIG_FLAG_BIG_ENDIAN}, {@link SIG_FLAG_SIGNED}, {@link SIG_FLAG_FLOAT32}, {@link SIG_FLAG_FLOAT64}, {@link SIG_FLAG_WIDE}, {@link SIG_FLAG_SWITCH} |
+ * | 2 | flags: {@link SIG_FLAG_BIG_ENDIAN}, {@link SIG_FLAG_SIGNED}, {@link SIG_FLAG_FLOAT32}, {@link SIG_FLAG_FLOAT64}, {@link SIG_FLAG_WIDE}, {@link SIG_FLAG_SWITCH}, {@link SIG_FLAG_U64} |
  * | 3 | first byte of the 8-byte load window |
  * | 4 | shift inside the window (Intel: right shift of the little-endian u64 load; Motorola: left shift of the byte-swapped load) |
  * | 5 | local index (within the message) of the mux switch controlling this signal, or -1 |
  * | 6 | first mux range (index into `muxRanges`, pairs) |
  * | 7 | number of mux ranges |
  * | 8 | bytes the frame needs to carry this signal |
- * | 9-11 | reserved (0) |
+ * | 9 | multiplexed signals: how many following signals have the same switch and values (none of them a switch), skipped together when the switch does not select them |
+ * | 10-11 | reserved (0) |
  *
  * `scales: Float64Array` holds `factor, offset` per signal; `muxRanges: Float64Array`
  * holds inclusive `min, max` pairs compared with the switch's raw integer value.
@@ -56,7 +59,7 @@ import { PipelineError } from "../errors/mod.ts";
 import { CAN_EFF_FLAG, CANFD_MAX_DLEN, type DbcDatabase, type MessageDef, type SignalDef } from "./types.ts";
 
 /** i32 slots per message record. */
-export const MSG_STRIDE = 8;
+export const MSG_STRIDE = 12;
 /** i32 slots per signal record. */
 export const SIG_STRIDE = 12;
 /** Message flag: at least one signal is multiplexed. */
@@ -73,6 +76,8 @@ export const SIG_FLAG_FLOAT64 = 8;
 export const SIG_FLAG_WIDE = 16;
 /** Signal flag: this signal is a multiplexer switch. */
 export const SIG_FLAG_SWITCH = 32;
+/** Signal flag: unsigned 64-bit integer (needs the unsigned u64 → f64 conversion). */
+export const SIG_FLAG_U64 = 64;
 
 /** A compiled decode plan (see the module documentation for the layout). */
 export interface DecodePlan {
@@ -116,8 +121,22 @@ export function hashSlot(key: number, bits: number): number {
   return bits === 0 ? 0 : Math.imul(key, 0x9e3779b1) >>> (32 - bits);
 }
 
-/** Order signals so that every mux switch precedes the signals it controls. */
+/** Fast-path group of a signal (see the layout), 4 = generic. */
+function signalGroup(s: SignalDef): number {
+  if (s.valueType !== "integer" || (!s.signed && s.length === 64) || signalLayout(s).wide) return 4;
+  return (s.byteOrder === "big_endian" ? 2 : 0) + (s.signed ? 1 : 0);
+}
+
+/**
+ * Order signals so that every mux switch precedes the signals it controls; without
+ * multiplexing, by fast-path group.
+ */
 function orderSignals(msg: MessageDef): SignalDef[] {
+  if (msg.signals.every((s) => s.mux.multiplexerSignal === undefined)) {
+    return msg.signals.map((s, i) => ({ s, i, k: signalGroup(s) }))
+      .sort((a, b) => a.k - b.k || a.i - b.i)
+      .map((x) => x.s);
+  }
   const byName = new Map(msg.signals.map((s) => [s.name, s]));
   const depth = new Map<SignalDef, number>();
   const depthOf = (s: SignalDef, seen: Set<SignalDef>): number => {
@@ -146,8 +165,13 @@ function orderSignals(msg: MessageDef): SignalDef[] {
     return d;
   };
   for (const s of msg.signals) depthOf(s, new Set([s]));
-  return msg.signals.map((s, i) => ({ s, i, d: depth.get(s)! }))
-    .sort((a, b) => a.d - b.d || a.i - b.i)
+  // Within a depth, signals under the same switch and the same values sit together (see slot 9).
+  const muxKey = (s: SignalDef) =>
+    s.mux.multiplexerSignal === undefined
+      ? ""
+      : `${s.mux.multiplexerSignal}\0${(s.mux.multiplexerValues ?? []).map((r) => `${r.min}-${r.max}`).join(",")}`;
+  return msg.signals.map((s, i) => ({ s, i, d: depth.get(s)!, k: muxKey(s) }))
+    .sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0) || a.i - b.i)
     .map((x) => x.s);
 }
 
@@ -248,6 +272,7 @@ export function compileDecodePlan(db: DbcDatabase): DecodePlan {
       if (s.valueType === "float32") sf |= SIG_FLAG_FLOAT32;
       else if (s.valueType === "float64") sf |= SIG_FLAG_FLOAT64;
       else if (s.signed) sf |= SIG_FLAG_SIGNED;
+      else if (s.length === 64) sf |= SIG_FLAG_U64;
       if (lay.wide) sf |= SIG_FLAG_WIDE;
       if (s.mux.isMultiplexer) {
         sf |= SIG_FLAG_SWITCH;
@@ -277,13 +302,31 @@ export function compileDecodePlan(db: DbcDatabase): DecodePlan {
       need = Math.max(need, lay.bytesNeeded);
     }
     // Mark switches that other signals refer to even when the DBC did not flag them.
+    const base = messages[mo + 2];
     for (let i = 0; i < sigs.length; i++) {
-      const sw = signals[(messages[mo + 2] + i) * SIG_STRIDE + 5];
-      if (sw >= 0) signals[(messages[mo + 2] + sw) * SIG_STRIDE + 2] |= SIG_FLAG_SWITCH;
+      const sw = signals[(base + i) * SIG_STRIDE + 5];
+      if (sw >= 0) signals[(base + sw) * SIG_STRIDE + 2] |= SIG_FLAG_SWITCH;
+    }
+    // Slot 9: how many of the following signals share this one's switch and values (and are no switches
+    // themselves), so the decoder can skip them all when the switch does not select this signal.
+    for (let i = sigs.length - 2; i >= 0; i--) {
+      const a = (base + i) * SIG_STRIDE;
+      const b = a + SIG_STRIDE;
+      const same = signals[a + 5] >= 0 && signals[b + 5] === signals[a + 5] &&
+        (signals[b + 2] & SIG_FLAG_SWITCH) === 0 && signals[b + 7] === signals[a + 7] &&
+        Array.from({ length: signals[a + 7] * 2 }, (_, k) => k)
+          .every((k) => ranges[signals[a + 6] * 2 + k] === ranges[signals[b + 6] * 2 + k]);
+      if (same) signals[a + 9] = signals[b + 9] + 1;
     }
     messages[mo + 4] = mainSwitch;
     messages[mo + 5] = flags;
     messages[mo + 6] = need;
+    if ((flags & MSG_FLAG_MUX) === 0) {
+      for (const s of sigs) {
+        const k = signalGroup(s);
+        if (k < 4) messages[mo + 7 + k]++;
+      }
+    }
   }
   let hashBits = 1;
   while ((1 << hashBits) < messageCount * 2) hashBits++;

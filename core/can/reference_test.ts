@@ -139,6 +139,44 @@ Deno.test("reference: extended multiplexing — cascaded switches and value rang
   assert.deepEqual(decodeReference(mv, new Uint8Array([6, 1, 0, 0, 0, 0, 0, 0])).values, { MUX: 6 });
 });
 
+Deno.test("reference: multiplex_2.dbc mux trees and cantools' extended-multiplexing vectors", async () => {
+  const db = await load("multiplex_2.dbc");
+  const tree = (m: MessageDef) =>
+    Object.fromEntries(
+      m.signals.map((s) => [
+        s.name,
+        `${s.mux.isMultiplexer ? "switch " : ""}${s.mux.multiplexerSignal ?? ""}${
+          (s.mux.multiplexerValues ?? []).map((r) => `${r.min}-${r.max}`).join(",")
+        }`,
+      ]),
+    );
+  assert.deepEqual(tree(msg(db, "Shared")), { S0: "switch ", S1: "S01-1,3-3", S2: "S02-5" });
+  assert.deepEqual(tree(msg(db, "Extended")), {
+    S0: "switch ",
+    S1: "switch S00-0",
+    S2: "S10-0",
+    S3: "S10-0",
+    S4: "S12-2",
+    S5: "S01-1",
+    S6: "switch ",
+    S7: "S61-1",
+    S8: "S62-2",
+  });
+  assert.deepEqual(tree(msg(db, "ExtendedTypes")), { S11: "switch ", S0: "switch S113-3", S10: "S00-0", S9: "S115-5" });
+  const m = msg(db, "Extended");
+  const cases: [Record<string, number>, string][] = [
+    [{ S0: 0, S1: 2, S4: 10000, S6: 1, S7: 33 }, "2010270001210000"],
+    [{ S0: 0, S1: 0, S2: 100, S3: 5000, S6: 2, S8: 22 }, "0064881302160000"],
+    [{ S0: 1, S5: 3, S6: 1, S7: 772 }, "3100000001040300"],
+  ];
+  for (const [values, bytes] of cases) {
+    assert.equal(toHex(encodeReference(m, values)), bytes);
+    const d = decodeReference(m, hex(bytes)).values;
+    assert.deepEqual(Object.keys(d).sort(), Object.keys(values).sort());
+    assert.deepEqual(d, values);
+  }
+});
+
 Deno.test("reference: choices in socialledge.dbc, short frames, encode errors", async () => {
   const db = await load("socialledge.dbc");
   const hb = msg(db, "DRIVER_HEARTBEAT");
