@@ -79,6 +79,18 @@ const vissOne = (s: number) =>
   JSON.stringify({ path: paths[s], dp: dps.slice(s * N, s * N + N).map(({ value, ts }) => ({ value, ts })) });
 const jsonPerSeries = paths.reduce((a, _, s) => a + enc.encode(vissOne(s)).length, 0);
 const jsonAll = enc.encode(JSON.stringify({ action: "get", data: paths.map((_, s) => JSON.parse(vissOne(s))) })).length;
+// A VISSv2 subscription notification per sample (what a 1 Hz subscription delivers without bundling).
+const notifications = dps.reduce(
+  (a, d) =>
+    a +
+    enc.encode(JSON.stringify({
+      action: "subscription",
+      subscriptionId: "1",
+      data: { path: d.path, dp: { value: d.value, ts: d.ts } },
+      ts: d.ts,
+    })).length,
+  0,
+);
 const ndjson = enc.encode(dps.map((d) => JSON.stringify(d)).join("\n") + "\n").length;
 
 const w = new AvroWriter(1 << 20);
@@ -114,6 +126,7 @@ console.log(`${"encoding".padEnd(62)} ${"size".padStart(10)}  ${"per dp".padStar
 row("VISSv2 JSON, one {path, dp:[…]} per signal (reference)", jsonPerSeries);
 row("VISSv2 JSON, one get response with all signals", jsonAll);
 row("NDJSON {path,value,ts} per datapoint", ndjson);
+row("VISSv2 subscription notification per sample (unbundled)", notifications);
 row("VISSv2 JSON, deflated", jsonDeflate);
 row("AVRO MessageSequence<TimeSeries> per signal (raw binary)", avroPerSeries);
 row("AVRO MessageSequence, all signals (raw binary)", avroBinaryAll);
