@@ -19,7 +19,8 @@ import { createVecMetrics } from "./metrics.ts";
 import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
 import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
-import { CescSink } from "./sinks/cesc.ts";
+import { CescSink, type PushEncoder } from "./sinks/cesc.ts";
+import { AVRO_CONTENT_TYPE, encodeDatapointsAvro, toDatatypeCatalog } from "../core/codec/mod.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 import { CandumpSource, filtersForIds, SocketCanReader } from "./sources/mod.ts";
 import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
@@ -108,6 +109,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
         client: httpClient,
+        encoder: config.cesc.encoding === "avro" ? avroEncoder((can ?? viss)!.catalog) : undefined,
         signer: signer && ((req) => signer.signHttp(req)),
         logger: log.child("cesc"),
       }),
@@ -239,6 +241,15 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       can?.source.close();
     },
   };
+}
+
+/** CESC pushes as AVRO object container files (deflate), the VIN in the file header (`core/codec`). */
+function avroEncoder(catalog: Parameters<typeof toDatatypeCatalog>[0]): PushEncoder {
+  const types = toDatatypeCatalog(catalog);
+  return (vin, datapoints) => ({
+    body: encodeDatapointsAvro(datapoints, { catalog: types, framing: "container", vin }),
+    contentType: AVRO_CONTENT_TYPE,
+  });
 }
 
 /** The uplink signer (`core/security` envelope) from `security.key_file` or `security.key_env`. */

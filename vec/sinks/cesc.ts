@@ -19,6 +19,18 @@ export type RequestSigner = (request: { method: string; path: string; body: Uint
   | Record<string, string>
   | Promise<Record<string, string>>;
 
+/** Encodes one push: VISSv2 JSON by default, AVRO with `cesc.encoding: avro`. */
+export type PushEncoder = (
+  vin: string,
+  datapoints: readonly VissDatapoint[],
+) => { body: Uint8Array | string; contentType: string };
+
+/** The default encoder: `{"vin", "data": [{path, dp: [...]}]}` (the VISSv2 array form). */
+export const jsonPushEncoder: PushEncoder = (vin, datapoints) => ({
+  body: JSON.stringify(toVissData(vin, datapoints)),
+  contentType: "application/json",
+});
+
 /** Options of {@link CescSink}. */
 export interface CescSinkOptions {
   /** CESC base URL, e.g. `http://127.0.0.1:8000`. */
@@ -35,6 +47,8 @@ export interface CescSinkOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   signer?: RequestSigner;
+  /** Body encoding (default {@link jsonPushEncoder}). */
+  encoder?: PushEncoder;
   /** `fetch` client options, e.g. a `Deno.createHttpClient` with client certificates. */
   client?: Deno.HttpClient;
   logger?: Logger;
@@ -65,7 +79,10 @@ const MAX_PENDING_WITHOUT_VIN = 100_000;
 /** Pushes datapoints to a CESC (see the module doc). */
 export class CescSink {
   readonly name = "cesc";
-  #opts: Required<Omit<CescSinkOptions, "vin" | "signer" | "client" | "logger" | "random">> & CescSinkOptions;
+  #opts:
+    & Required<Omit<CescSinkOptions, "vin" | "signer" | "client" | "logger" | "random" | "encoder">>
+    & CescSinkOptions;
+  #encoder: PushEncoder;
   #vin?: string;
   #buffer: VissDatapoint[] = [];
   #firstAt = 0;
@@ -105,6 +122,7 @@ export class CescSink {
     this.#vin = options.vin;
     this.#log = options.logger ?? silentLogger;
     this.#random = options.random ?? Math.random;
+    this.#encoder = options.encoder ?? jsonPushEncoder;
     this.#endpoint = new URL(this.#opts.path, options.url).href;
   }
 
@@ -158,8 +176,8 @@ export class CescSink {
     const max = this.#opts.batchMaxDatapoints;
     for (let i = 0; i < this.#buffer.length; i += max) {
       const chunk = this.#buffer.slice(i, i + max);
-      const body = JSON.stringify(toVissData(this.#vin, chunk));
-      this.#opts.queue.push(body, { meta: { datapoints: chunk.length } });
+      const { body, contentType } = this.#encoder(this.#vin, chunk);
+      this.#opts.queue.push(body, { meta: { datapoints: chunk.length, contentType } });
     }
     this.#buffer = [];
     if (this.#timer !== undefined) {
@@ -182,7 +200,7 @@ export class CescSink {
       this.#state = "sending";
       const count = Number(item.meta?.datapoints ?? 0);
       const body = typeof item.payload === "string" ? new TextEncoder().encode(item.payload) : item.payload;
-      const outcome = await this.#send(body);
+      const outcome = await this.#send(body, String(item.meta?.contentType ?? "application/json"));
       if (outcome === "ok" || outcome === "rejected") {
         this.#opts.queue.ack([item.id]);
         attempt = 0;
@@ -222,8 +240,8 @@ export class CescSink {
     this.#state = "closed";
   }
 
-  async #send(body: Uint8Array): Promise<"ok" | "rejected" | "retry"> {
-    const headers: Record<string, string> = { "content-type": "application/json" };
+  async #send(body: Uint8Array, contentType: string): Promise<"ok" | "rejected" | "retry"> {
+    const headers: Record<string, string> = { "content-type": contentType };
     if (this.#opts.signer) {
       Object.assign(headers, await this.#opts.signer({ method: "POST", path: this.#opts.path, body }));
     }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
 import { DiskQueue } from "../../core/queue/mod.ts";
+import {
+  AVRO_CONTENT_TYPE,
+  decodeAvroPayload,
+  encodeDatapointsAvro,
+  loadDatatypeCatalog,
+} from "../../core/codec/mod.ts";
 import { CescSink } from "./cesc.ts";
 import type { VissDatapoint } from "./types.ts";
 
@@ -150,6 +156,45 @@ Deno.test("cesc sink: without a VIN data waits; setVin releases it; partial batc
     await sink.close();
     queue.close();
     await cesc.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cesc sink: AVRO encoding sends application/avro container files the codec reads back", async () => {
+  const dir = await Deno.makeTempDir();
+  const bodies: { type: string | null; bytes: Uint8Array }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    bodies.push({ type: req.headers.get("content-type"), bytes: new Uint8Array(await req.arrayBuffer()) });
+    return Response.json({ stored: 1 });
+  });
+  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
+  const catalog = loadDatatypeCatalog();
+  const sink = new CescSink({
+    url: `http://127.0.0.1:${server.addr.port}`,
+    queue,
+    vin: "AVROVIN000000001",
+    batchMaxDatapoints: 4,
+    encoder: (vin, dps) => ({
+      body: encodeDatapointsAvro(dps, { catalog, framing: "container", vin }),
+      contentType: AVRO_CONTENT_TYPE,
+    }),
+  });
+  try {
+    sink.start();
+    const sent = [0, 1, 2, 3].map(dp);
+    sink.write(sent);
+    await until(() => sink.stats().sentDatapoints === 4, "avro push");
+    assert.equal(bodies[0].type, "application/avro");
+    const decoded = decodeAvroPayload(bodies[0].bytes);
+    assert.equal(decoded.vin, "AVROVIN000000001");
+    assert.deepEqual(
+      decoded.datapoints.map((d) => [d.path, Number(d.value), d.ts]).sort(),
+      sent.map((d) => [d.path, Number(d.value), d.ts]).sort(),
+    );
+  } finally {
+    await sink.close();
+    queue.close();
+    await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });
