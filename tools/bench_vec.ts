@@ -14,17 +14,37 @@ const { values } = parseArgs({
   options: {
     frames: { type: "string", default: "1000000" },
     rounds: { type: "string", default: "3" },
+    file: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
-  console.log("Usage: deno task bench:vec [--frames N] [--rounds N]");
+  console.log("Usage: deno task bench:vec [--frames N] [--rounds N] [--file LOG]");
+  console.log("  --file LOG   stream a candump file from disk (one round) and report the peak RSS while it runs");
   Deno.exit(0);
 }
 const frames = Number(values.frames);
 const rounds = Number(values.rounds);
 const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
 
+if (values.file) {
+  const { pipeline, sink } = await createBenchPipeline({ file: values.file });
+  const rss0 = Deno.memoryUsage().rss;
+  let peak = rss0;
+  const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 50);
+  const t = performance.now();
+  await pipeline.run();
+  const s = (performance.now() - t) / 1000;
+  clearInterval(timer);
+  peak = Math.max(peak, Deno.memoryUsage().rss);
+  console.log(
+    `${values.file}: ${pipeline.stats.frames.toLocaleString("en-US")} frames in ${s.toFixed(2)} s = ` +
+      `${Math.round(pipeline.stats.frames / s).toLocaleString("en-US")} frames/s → ` +
+      `${sink.datapoints.toLocaleString("en-US")} datapoints, ${mb(sink.bytes)} MiB VISSv2 JSON`,
+  );
+  console.log(`RSS: ${mb(rss0)} MiB after start-up, peak ${mb(peak)} MiB while streaming`);
+  Deno.exit(0);
+}
 const log = await buildModel3Log(frames);
 console.log(`log: ${frames.toLocaleString("en-US")} frames, ${mb(log.length)} MiB of candump text`);
 const rssStart = Deno.memoryUsage().rss;

@@ -15,12 +15,10 @@ import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
-import { createVecMetrics } from "./metrics.ts";
-import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { ObdHandle, openObdLink } from "./obd.ts";
 import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink, type PushEncoder } from "./sinks/cesc.ts";
-import { AVRO_CONTENT_TYPE, encodeDatapointsAvro, toDatatypeCatalog } from "../core/codec/mod.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 import { CandumpSource, filtersForIds, SocketCanReader } from "./sources/mod.ts";
 import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
@@ -70,9 +68,12 @@ async function readText(path: string, what: string): Promise<string> {
 export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
-  const obdConfig = parseObdConfig(config.obd);
-  const obdIface = obdConfig.interface ?? config.can.interface;
-  if (obdConfig.enabled && !obdIface && !options.obdLink) {
+  // Optional parts are loaded only when configured: each of OBD, AVRO and the metrics library costs
+  // 10-20 MB of resident memory on a Raspberry Pi.
+  const obdModule = Object.keys(config.obd).length > 0 ? await import("./obd.ts") : undefined;
+  const obdConfig = obdModule?.parseObdConfig(config.obd);
+  const obdIface = obdConfig?.interface ?? config.can.interface;
+  if (obdConfig?.enabled && !obdIface && !options.obdLink) {
     throw new PipelineError(
       "config.invalid",
       "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
@@ -80,7 +81,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     );
   }
   // Opened first, so a missing interface or AF_CAN fails before anything else has started.
-  const obdOwnLink = obdConfig.enabled && !options.obdLink ? openObdLink(obdIface!, obdConfig) : undefined;
+  const obdOwnLink = obdConfig?.enabled && !options.obdLink ? obdModule!.openObdLink(obdIface!, obdConfig) : undefined;
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -109,7 +110,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
         client: httpClient,
-        encoder: config.cesc.encoding === "avro" ? avroEncoder((can ?? viss)!.catalog) : undefined,
+        encoder: config.cesc.encoding === "avro" ? await avroEncoder((can ?? viss)!.catalog) : undefined,
         signer: signer && ((req) => signer.signHttp(req)),
         logger: log.child("cesc"),
       }),
@@ -134,8 +135,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   });
 
   let obd: { handle: ObdHandle; link?: ReturnType<typeof openObdLink> } | undefined;
-  if (obdConfig.enabled) {
-    const handle = startObd(obdConfig, {
+  if (obdConfig?.enabled) {
+    const handle = obdModule!.startObd(obdConfig, {
       link: options.obdLink ?? obdOwnLink!,
       // Values (and the VIN, which the pipeline hands to the sinks) go through the pipeline like decoded signals.
       inject: (dps) => pipeline.inject(dps),
@@ -154,7 +155,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
   }
 
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
-  const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
+  let metrics: import("prom-client").Registry | undefined;
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let apiUrl: string | undefined;
   if (config.api.enabled) {
@@ -186,6 +187,10 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     // prom-client renders asynchronously; serve /metrics here and everything else from the Hono app.
     const handler = async (req: Request) => {
       if (new URL(req.url).pathname === "/metrics" && req.method === "GET") {
+        if (!metrics) {
+          const { createVecMetrics } = await import("./metrics.ts");
+          metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
+        }
         return new Response(await metrics.metrics(), { headers: { "content-type": metrics.contentType } });
       }
       return app.fetch(req);
@@ -244,7 +249,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
 }
 
 /** CESC pushes as AVRO object container files (deflate), the VIN in the file header (`core/codec`). */
-function avroEncoder(catalog: Parameters<typeof toDatatypeCatalog>[0]): PushEncoder {
+async function avroEncoder(catalog: import("../core/codec/mod.ts").CatalogLike): Promise<PushEncoder> {
+  const { AVRO_CONTENT_TYPE, encodeDatapointsAvro, toDatatypeCatalog } = await import("../core/codec/mod.ts");
   const types = toDatatypeCatalog(catalog);
   return (vin, datapoints) => ({
     body: encodeDatapointsAvro(datapoints, { catalog: types, framing: "container", vin }),

@@ -67,8 +67,13 @@ export async function buildModel3Log(frames: number, options: { stepMs?: number 
   return lines.join("\n") + "\n";
 }
 
-/** A ready pipeline over `log` (as fast as possible) into a {@link MemoryJsonSink}. */
-export async function createBenchPipeline(log: string): Promise<{ pipeline: Pipeline; sink: MemoryJsonSink }> {
+/**
+ * A ready pipeline over `log` (as fast as possible) into a {@link MemoryJsonSink}: the log text itself, or
+ * `{ file }` to stream a candump file from disk.
+ */
+export async function createBenchPipeline(
+  log: string | { file: string },
+): Promise<{ pipeline: Pipeline; sink: MemoryJsonSink }> {
   const plan = compileDecodePlan(parseDbc(await Deno.readTextFile(DEFAULT_DBC)));
   const decoder = await createWasmDecoder(plan, { maxFrames: 1024 });
   const mapper = compileVssMapping(DEFAULT_MAPPING, {
@@ -77,6 +82,9 @@ export async function createBenchPipeline(log: string): Promise<{ pipeline: Pipe
     choices: physicalChoices(plan.signalDefs),
   });
   const sink = new MemoryJsonSink();
-  const pipeline = new Pipeline({ source: new CandumpSource(log, { speed: 0 }), decoder, mapper, sinks: [sink] });
+  const source = typeof log === "string"
+    ? new CandumpSource(log, { speed: 0 })
+    : await CandumpSource.open(log.file, { speed: 0 });
+  const pipeline = new Pipeline({ source, decoder, mapper, sinks: [sink] });
   return { pipeline, sink };
 }
