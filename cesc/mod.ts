@@ -38,7 +38,7 @@ import { type DataMapItem, loadDataMap } from "./datamap.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
 import { createIngestApp, GroupCommitter, type VerifyHook } from "./server.ts";
-import { serveTls, type TlsListener, type TlsMaterial } from "./tls.ts";
+import { serveNode, type TlsListener, type TlsMaterial } from "./listen.ts";
 
 export { createDigBackend, type DigBackendOptions, type DigCredentials, loadDigCredentials } from "./backends/dig.ts";
 export { createHttpBackend, type HttpBackendOptions } from "./backends/http.ts";
@@ -54,7 +54,7 @@ export {
   type VerifyHook,
   type VerifyResult,
 } from "./server.ts";
-export type { TlsMaterial } from "./tls.ts";
+export type { TlsMaterial } from "./listen.ts";
 
 /** Options for {@link startCesc}. */
 export interface CescOptions {
@@ -173,19 +173,19 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     log,
   });
   const hostname = options.hostname ?? "127.0.0.1";
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: TlsListener;
   try {
-    server = Deno.serve({ port: options.port ?? 8000, hostname, onListen: () => {} }, app.fetch);
+    server = await serveNode(app.fetch, { port: options.port ?? 8000, hostname });
   } catch (e) {
     await store.close();
-    throw new PipelineError("cesc.listen", `cannot listen on port ${options.port ?? 8000}: ${(e as Error).message}`);
+    throw e;
   }
   let tls: TlsListener | undefined;
   if (options.tls) {
     try {
-      tls = await serveTls(app.fetch, { ...options.tls, port: options.tlsPort ?? 4443, hostname });
+      tls = await serveNode(app.fetch, { tls: options.tls, port: options.tlsPort ?? 4443, hostname });
     } catch (e) {
-      await server.shutdown();
+      await server.close();
       await store.close();
       throw e;
     }
@@ -193,20 +193,20 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   forwarder.start();
   const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   log?.info("**** Cloud Edge Server/Client started... ****", {
-    port: server.addr.port,
+    port: server.port,
     tlsPort: tls?.port,
     backend: backend.name,
   });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${server.addr.port}/`,
+    url: `http://${host}:${server.port}/`,
     tlsUrl: tls ? `https://localhost:${tls.port}/` : undefined,
     store,
     forwarder,
     metrics,
     close: () =>
       closing ??= (async () => {
-        await server.shutdown();
+        await server.close();
         await tls?.close();
         await committer.drain();
         await forwarder.close();
