@@ -28,7 +28,7 @@
  * @module
  */
 import type { Logger } from "../core/log/mod.ts";
-import { openSqliteStore, type OvdsStore } from "../core/ovds/mod.ts";
+import { openSqliteStore, openSqliteStoreInWorker, type OvdsStore } from "../core/ovds/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { createDigBackend, type DigCredentials } from "./backends/dig.ts";
 import { createHttpBackend } from "./backends/http.ts";
@@ -62,6 +62,8 @@ export interface CescOptions {
   db?: string;
   /** A ready store (e.g. PostgreSQL later); closed by `close()`. */
   store?: OvdsStore;
+  /** Run SQLite in a Worker so commits do not block request handling (default false: measured slower, see docs/cesc.md). */
+  storeInWorker?: boolean;
   /** `full` (default) or `normal` SQLite synchronous mode. */
   synchronous?: "full" | "normal";
   /** Plain HTTP port (default 8000, 0 = any free port). */
@@ -133,7 +135,11 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   const log = options.log;
   const metrics = new Metrics();
   describeMetrics(metrics);
-  const store = options.store ?? openSqliteStore(options.db ?? "./ovdsCESC.db", { synchronous: options.synchronous });
+  const db = options.db ?? "./ovdsCESC.db";
+  const store = options.store ??
+    (options.storeInWorker !== true
+      ? openSqliteStore(db, { synchronous: options.synchronous })
+      : await openSqliteStoreInWorker(db, { synchronous: options.synchronous }));
   let backend: ForwardBackend;
   const kind = options.backend ?? "none";
   if (typeof kind === "object") backend = kind;
