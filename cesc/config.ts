@@ -44,6 +44,8 @@ export interface CescConfig {
   maxBody: number;
   /** Retention in ms. */
   retentionMs?: number;
+  /** Key file for signed requests. */
+  keys?: string;
 }
 
 /** `--help` text. */
@@ -71,6 +73,8 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
                              (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
       --max-body SIZE        largest request body, e.g. 1MiB, 65536 (default 1MiB)
       --retention DUR        delete forwarded rows older than DUR, e.g. 7d (default: keep)
+      --keys FILE            verify signed requests (X-CCS-* headers, see core/security) with these keys;
+                             or set CCS_KEYS=<keyId>=hex:<...>[,...]. Unsigned or bad requests get 401.
 `;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -128,6 +132,7 @@ export function parseCescArgs(args: string[]): CescConfig {
         credentials: { type: "string" },
         "max-body": { type: "string" },
         retention: { type: "string" },
+        keys: { type: "string" },
       },
     }).values;
   } catch (e) {
@@ -185,5 +190,6 @@ export function parseCescArgs(args: string[]): CescConfig {
     credentials: v.credentials,
     maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),
     retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
+    keys: v.keys,
   };
 }
