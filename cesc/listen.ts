@@ -29,9 +29,19 @@ export interface TlsListener {
  */
 export function serveNode(
   handler: (req: Request) => Response | Promise<Response>,
-  options: { port: number; hostname: string; tls?: TlsMaterial },
+  options: {
+    port: number;
+    hostname: string;
+    tls?: TlsMaterial;
+    /** Answers some requests directly (returns true); the rest go to `handler`. */
+    fast?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  },
 ): Promise<TlsListener> {
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => void bridge(handler, req, res);
+  const fast = options.fast;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (fast?.(req, res)) return;
+    void bridge(handler, req, res);
+  };
   const tls = options.tls;
   const server = tls
     ? https.createServer({

@@ -37,7 +37,7 @@ import type { ForwardBackend } from "./backends/types.ts";
 import { type DataMapItem, loadDataMap } from "./datamap.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
-import { createIngestApp, GroupCommitter, type VerifyHook } from "./server.ts";
+import { createIngestApp, createIngestCore, GroupCommitter, nodeIngestFastPath, type VerifyHook } from "./server.ts";
 import { serveNode, type TlsListener, type TlsMaterial } from "./listen.ts";
 
 export { createDigBackend, type DigBackendOptions, type DigCredentials, loadDigCredentials } from "./backends/dig.ts";
@@ -49,8 +49,11 @@ export { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 export { Metrics } from "./metrics.ts";
 export {
   createIngestApp,
+  createIngestCore,
   GroupCommitter,
   type IngestAppOptions,
+  type IngestCore,
+  type IngestOutcome,
   type VerifyHook,
   type VerifyResult,
 } from "./server.ts";
@@ -169,7 +172,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     metrics.inc("cesc_commits_total");
     forwarder.noteInserted(res.perVin);
   });
-  const app = createIngestApp({
+  const appOptions = {
     store,
     committer,
     metrics,
@@ -177,11 +180,13 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     verify: options.verify,
     backend: () => ({ name: backend.name, state: backend.state() }),
     log,
-  });
+  };
+  const app = createIngestApp(appOptions);
+  const fast = nodeIngestFastPath(createIngestCore(appOptions));
   const hostname = options.hostname ?? "127.0.0.1";
   let server: TlsListener;
   try {
-    server = await serveNode(app.fetch, { port: options.port ?? 8000, hostname });
+    server = await serveNode(app.fetch, { port: options.port ?? 8000, hostname, fast });
   } catch (e) {
     await store.close();
     throw e;
@@ -189,7 +194,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   let tls: TlsListener | undefined;
   if (options.tls) {
     try {
-      tls = await serveNode(app.fetch, { tls: options.tls, port: options.tlsPort ?? 4443, hostname });
+      tls = await serveNode(app.fetch, { tls: options.tls, port: options.tlsPort ?? 4443, hostname, fast });
     } catch (e) {
       await server.close();
       await store.close();
