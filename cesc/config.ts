@@ -46,6 +46,8 @@ export interface CescConfig {
   retentionMs?: number;
   /** Key file for signed requests. */
   keys?: string;
+  /** WAL checkpoints from a Worker. */
+  checkpointWorker: boolean;
 }
 
 /** `--help` text. */
@@ -64,6 +66,7 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --ca FILE              client CA (PEM): clients must present a certificate it signed
       --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
       --sync full|normal     SQLite synchronous mode (default full: fsync on every commit)
+      --checkpoint-worker    copy the WAL into the database from a background thread, not inside commits
   -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
       --max-datapoints N     flush a vehicle above N new data points (default 25)
       --flush-interval DUR   flush timer, e.g. 30s, 500ms, 2m (default 30s)
@@ -133,6 +136,7 @@ export function parseCescArgs(args: string[]): CescConfig {
         "max-body": { type: "string" },
         retention: { type: "string" },
         keys: { type: "string" },
+        "checkpoint-worker": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -191,5 +195,6 @@ export function parseCescArgs(args: string[]): CescConfig {
     maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),
     retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
     keys: v.keys,
+    checkpointWorker: v["checkpoint-worker"] ?? false,
   };
 }

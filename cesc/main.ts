@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       verify: verifier ? (req) => verifier.verifyRequest(req) : undefined,
       db: cfg.db,
       synchronous: cfg.sync,
+      checkpointInWorker: cfg.checkpointWorker,
       hostname: cfg.host,
       port: cfg.port,
       tlsPort: cfg.tlsPort,

@@ -67,6 +67,8 @@ export interface CescOptions {
   store?: OvdsStore;
   /** Run SQLite in a Worker so commits do not block request handling (default false: measured slower, see docs/cesc.md). */
   storeInWorker?: boolean;
+  /** Checkpoint the WAL from a Worker instead of inside commits (lower tail latency). */
+  checkpointInWorker?: boolean;
   /** `full` (default) or `normal` SQLite synchronous mode. */
   synchronous?: "full" | "normal";
   /** Plain HTTP port (default 8000, 0 = any free port). */
@@ -141,7 +143,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   const db = options.db ?? "./ovdsCESC.db";
   const store = options.store ??
     (options.storeInWorker !== true
-      ? openSqliteStore(db, { synchronous: options.synchronous })
+      ? openSqliteStore(db, { synchronous: options.synchronous, checkpointInWorker: options.checkpointInWorker })
       : await openSqliteStoreInWorker(db, { synchronous: options.synchronous }));
   let backend: ForwardBackend;
   const kind = options.backend ?? "none";

@@ -3,7 +3,7 @@
  * then print req/s, data points/s, p50/p99 latency, server RSS, the ratio against the original Go
  * CESC (220 req/s, p99 154 ms) and whether a 100 MiB body is refused without memory growth.
  *
- *   deno run -A tools/bench_cesc.ts [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--url URL]
+ *   deno run -A tools/bench_cesc.ts [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint-worker] [--url URL]
  *
  * Without `--url` it starts `cesc/main.ts` as a subprocess (temp DB, `--backend none`) and removes it after.
  * @module
@@ -21,7 +21,11 @@ function rssMiB(pid: number): number {
   }
 }
 
-async function spawnCesc(db: string, sync: string): Promise<{ child: Deno.ChildProcess; url: string }> {
+async function spawnCesc(
+  db: string,
+  sync: string,
+  extra: string[],
+): Promise<{ child: Deno.ChildProcess; url: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -39,6 +43,7 @@ async function spawnCesc(db: string, sync: string): Promise<{ child: Deno.ChildP
       sync,
       "--loglevel",
       "error",
+      ...extra,
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -152,16 +157,21 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "10" },
       sync: { type: "string", default: "full" },
       url: { type: "string" },
+      "checkpoint-worker": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("usage: bench_cesc [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--url URL]");
+    console.log(
+      "usage: bench_cesc [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint-worker] [--url URL]",
+    );
     return;
   }
   const clients = Number(values.clients), dps = Number(values.dps), seconds = Number(values.seconds);
   const dir = values.url ? undefined : await Deno.makeTempDir({ prefix: "bench_cesc_" });
-  const proc = values.url ? undefined : await spawnCesc(`${dir}/ovds.db`, values.sync!);
+  const proc = values.url
+    ? undefined
+    : await spawnCesc(`${dir}/ovds.db`, values.sync!, values["checkpoint-worker"] ? ["--checkpoint-worker"] : []);
   const url = values.url ?? proc!.url;
   try {
     const latencies: number[] = [];
@@ -204,7 +214,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
     const rssAfter = proc ? rssMiB(proc.child.pid) : NaN;
     console.log(
-      `clients=${clients} dps/request=${dps} seconds=${seconds} (first second is warm-up) sync=${values.sync}`,
+      `clients=${clients} dps/request=${dps} seconds=${seconds} (first second is warm-up) sync=${values.sync}` +
+        (values["checkpoint-worker"] ? " checkpoint-worker" : ""),
     );
     console.log(`requests: ${latencies.length} ok, ${errors} errors`);
     console.log(`throughput: ${rps.toFixed(0)} req/s, ${(rps * dps).toFixed(0)} data points/s`);
