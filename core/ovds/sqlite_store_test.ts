@@ -147,3 +147,16 @@ Deno.test("worker store: same behaviour through a Worker, errors keep their code
     assert.equal(await sqlite3(file, "SELECT vin FROM VIN_TIV"), "W");
   });
 });
+
+Deno.test("sqlite store: background WAL checkpoints keep the data readable", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = openSqliteStore(file, { checkpointInWorker: true, checkpointIntervalMs: 10 });
+    for (let i = 0; i < 20; i++) {
+      await store.insertBatches([{ vin: "C", datapoints: [{ path: "A.B", value: String(i), ts: T(i) }] }]);
+    }
+    assert.equal((await store.unforwarded("C", { limit: 100 })).length, 20);
+    await store.close();
+    assert.equal(await sqlite3(file, "SELECT count(*) FROM TV_1"), "20");
+  });
+});
