@@ -181,6 +181,7 @@ export class Forwarder {
         this.#metrics?.inc("cesc_skipped_datapoints_total", undefined, out.skipped);
         this.#metrics?.observe("cesc_forward_latency_seconds", (performance.now() - t0) / 1000);
         this.#log?.debug("forwarded", { vin, rows: rows.length, delivered: out.delivered, skipped: out.skipped });
+        if (rows.length < this.#opts.batchRows && s.pending === 0) return; // caught up: no need to ask again
       } catch (e) {
         if (this.#closed) return;
         const kind = e instanceof RetryableError ? e.kind : "error";
