@@ -56,8 +56,8 @@ export const USAGE = `usage: cesc [options]
 Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwarding to Geotab DIG.
 
   -h, --help                 print this help
-      --logfile              write logs to <log-dir>/cesc.log instead of stderr
-      --log-dir DIR          log directory (default ./logs)
+      --logfile [DIR]        write logs to DIR/cesc.log (default DIR ./logs) instead of stderr
+      --log-dir DIR          the same directory as a separate flag
       --loglevel LEVEL       trace|debug|info|warn|error|fatal|panic (default info)
       --host ADDR            address to bind (default 0.0.0.0)
       --port N               plain HTTP port (default 8000)
@@ -106,8 +106,28 @@ function parsePort(s: string, flag: string): number {
   return n;
 }
 
+/**
+ * `--logfile` is a switch in the original (log to ./logs) and takes a directory here too:
+ * `--logfile`, `--logfile DIR` and `--logfile=DIR` all work.
+ */
+function expandLogfile(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith("--logfile=")) {
+      out.push("--logfile", "--log-dir", a.slice("--logfile=".length));
+    } else if (a === "--logfile" && i + 1 < args.length && !args[i + 1].startsWith("-")) {
+      out.push("--logfile", "--log-dir", args[++i]);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Parses and validates the CESC flags; throws `config.invalid` (exit 2) on a bad flag. */
 export function parseCescArgs(args: string[]): CescConfig {
+  args = expandLogfile(args);
   let v;
   try {
     v = parseArgs({
