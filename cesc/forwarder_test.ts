@@ -209,3 +209,35 @@ Deno.test("forwarder: count trigger flushes above --max-datapoints; restart rese
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dig: tokens close to expiry are refreshed; a refused refresh re-authenticates", async () => {
+  for (const refreshStatus of [undefined, 403]) {
+    const dir = await Deno.makeTempDir({ prefix: "cesc_fwd_test_" });
+    const dig = startFakeDig({ tokenTtlMs: 60_000, refreshStatus }); // inside the 5-minute refresh margin
+    const cesc = await startCesc({
+      db: join(dir, "ovds.db"),
+      port: 0,
+      backend: "dig",
+      backendUrl: dig.url,
+      credentials: { username: "user", password: "pw", serials: { V1: "SERIAL-V1" } },
+      flushIntervalMs: 3600_000,
+      maxDatapoints: 1e9,
+      backoff: { baseMs: 2, maxMs: 20 },
+    });
+    try {
+      await postIngest(cesc.url, speedBody("V1", 0, 3));
+      await forwardAll(cesc);
+      await postIngest(cesc.url, speedBody("V1", 3, 3));
+      await forwardAll(cesc);
+      assert.equal(dig.records.length, 6);
+      assert.ok(dig.records.every((r) => r.SerialNo === "SERIAL-V1"));
+      assert.equal(dig.auth.refresh, 1);
+      assert.equal(dig.auth.authenticate, refreshStatus ? 2 : 1);
+      assert.equal(dig.calls.at(-1)!.auth, "Bearer bearer-2");
+    } finally {
+      await cesc.close();
+      await dig.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
