@@ -48,6 +48,8 @@ export interface CescConfig {
   keys?: string;
   /** WAL checkpoints from a Worker. */
   checkpointWorker: boolean;
+  /** SQLite in a Worker. */
+  storeWorker: boolean;
 }
 
 /** `--help` text. */
@@ -67,6 +69,7 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
       --sync full|normal     SQLite synchronous mode (default full: fsync on every commit)
       --checkpoint-worker    copy the WAL into the database from a background thread, not inside commits
+      --store-worker         run SQLite in a worker thread: requests are parsed while a commit is on disk
   -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
       --max-datapoints N     flush a vehicle above N new data points (default 25)
       --flush-interval DUR   flush timer, e.g. 30s, 500ms, 2m (default 30s)
@@ -157,6 +160,7 @@ export function parseCescArgs(args: string[]): CescConfig {
         retention: { type: "string" },
         keys: { type: "string" },
         "checkpoint-worker": { type: "boolean" },
+        "store-worker": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -216,5 +220,6 @@ export function parseCescArgs(args: string[]): CescConfig {
     retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
     keys: v.keys,
     checkpointWorker: v["checkpoint-worker"] ?? false,
+    storeWorker: v["store-worker"] ?? false,
   };
 }

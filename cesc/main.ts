@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       db: cfg.db,
       synchronous: cfg.sync,
       checkpointInWorker: cfg.checkpointWorker,
+      storeInWorker: cfg.storeWorker,
       hostname: cfg.host,
       port: cfg.port,
       tlsPort: cfg.tlsPort,

@@ -144,7 +144,10 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   const store = options.store ??
     (options.storeInWorker !== true
       ? openSqliteStore(db, { synchronous: options.synchronous, checkpointInWorker: options.checkpointInWorker })
-      : await openSqliteStoreInWorker(db, { synchronous: options.synchronous }));
+      : await openSqliteStoreInWorker(db, {
+        synchronous: options.synchronous,
+        checkpointInWorker: options.checkpointInWorker,
+      }));
   let backend: ForwardBackend;
   const kind = options.backend ?? "none";
   if (typeof kind === "object") backend = kind;

@@ -158,6 +158,7 @@ async function main(): Promise<void> {
       sync: { type: "string", default: "full" },
       url: { type: "string" },
       "checkpoint-worker": { type: "boolean" },
+      "store-worker": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -169,9 +170,10 @@ async function main(): Promise<void> {
   }
   const clients = Number(values.clients), dps = Number(values.dps), seconds = Number(values.seconds);
   const dir = values.url ? undefined : await Deno.makeTempDir({ prefix: "bench_cesc_" });
-  const proc = values.url
-    ? undefined
-    : await spawnCesc(`${dir}/ovds.db`, values.sync!, values["checkpoint-worker"] ? ["--checkpoint-worker"] : []);
+  const proc = values.url ? undefined : await spawnCesc(`${dir}/ovds.db`, values.sync!, [
+    ...(values["checkpoint-worker"] ? ["--checkpoint-worker"] : []),
+    ...(values["store-worker"] ? ["--store-worker"] : []),
+  ]);
   const url = values.url ?? proc!.url;
   try {
     const latencies: number[] = [];
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
     const rssAfter = proc ? rssMiB(proc.child.pid) : NaN;
     console.log(
       `clients=${clients} dps/request=${dps} seconds=${seconds} (first second is warm-up) sync=${values.sync}` +
-        (values["checkpoint-worker"] ? " checkpoint-worker" : ""),
+        (values["checkpoint-worker"] ? " checkpoint-worker" : "") + (values["store-worker"] ? " store-worker" : ""),
     );
     console.log(`requests: ${latencies.length} ok, ${errors} errors`);
     console.log(`throughput: ${rps.toFixed(0)} req/s, ${(rps * dps).toFixed(0)} data points/s`);
