@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "../core/ovds/mod.ts";
-import { type Cesc, type CescOptions, loadDataMap, startCesc } from "./mod.ts";
+import { type Cesc, type CescOptions, Forwarder, loadDataMap, startCesc } from "./mod.ts";
+import { chunkRecords } from "./backends/delivery.ts";
+import { createNoneBackend } from "./backends/none.ts";
 import { type FakeDig, postIngest, startFakeDig, startFakeHttpBackend, waitFor } from "./testing.ts";
 
 const ts = (i: number) => new Date(Date.UTC(2022, 6, 27, 12, 0, 0) + i * 1000).toISOString();
@@ -240,4 +243,52 @@ Deno.test("dig: tokens close to expiry are refreshed; a refused refresh re-authe
       await Deno.remove(dir, { recursive: true });
     }
   }
+});
+
+Deno.test("forwarder: retention deletes only forwarded rows older than the limit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cesc_fwd_test_" });
+  const store = openSqliteStore(join(dir, "ovds.db"));
+  const forwarder = new Forwarder(store, createNoneBackend(), {
+    flushIntervalMs: 3600_000,
+    retentionMs: 3600_000,
+    retentionCheckMs: 0,
+  });
+  try {
+    const old = Array.from({ length: 5 }, (_, i) => ({ path: "Vehicle.Speed", value: String(i), ts: ts(i) }));
+    const fresh = [{ path: "Vehicle.Speed", value: "new", ts: new Date().toISOString() }];
+    await store.insertBatches([{ vin: "V", datapoints: [...old, ...fresh] }]);
+    await store.insertBatches([{ vin: "W", datapoints: old }]); // never forwarded: kept
+    await forwarder.flushAll(); // forwards V and W ...
+    await forwarder.idle();
+    await store.insertBatches([{ vin: "W", datapoints: [{ path: "Vehicle.Other", value: "x", ts: ts(0) }] }]);
+    await forwarder.flushAll(); // ... and now deletes the old forwarded rows
+    await forwarder.idle();
+    const [v, w] = await store.vehicles();
+    assert.equal(v.backlog, 0);
+    assert.equal(w.backlog, 0);
+    const db = new DatabaseSync(join(dir, "ovds.db"), { readOnly: true });
+    const count = (t: string) => Number(db.prepare(`SELECT count(*) AS n FROM ${t}`).get()!.n);
+    assert.equal(count("TV_1"), 1); // only the fresh row of V
+    assert.equal(count("TV_2"), 1); // W keeps its newest row (rowid high-water mark)
+    db.close();
+  } finally {
+    await forwarder.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("delivery: chunks respect both the record and the byte limit", () => {
+  const rec = (n: number) => ({ json: "x".repeat(n), rows: [] });
+  const sizes = (chunks: { json: string }[][]) => chunks.map((c) => c.length);
+  assert.deepEqual(sizes(chunkRecords(Array.from({ length: 12 }, () => rec(1)), { maxRecords: 5, maxBytes: 1e9 })), [
+    5,
+    5,
+    2,
+  ]);
+  assert.deepEqual(sizes(chunkRecords(Array.from({ length: 4 }, () => rec(40)), { maxRecords: 5000, maxBytes: 100 })), [
+    2,
+    2,
+  ]);
+  assert.deepEqual(sizes(chunkRecords([rec(500)], { maxRecords: 5000, maxBytes: 100 })), [1]); // alone even if too big
 });
