@@ -95,7 +95,7 @@ Deno.test("dig: records per the data map, valid JSON, GPS pairs per vehicle, unm
   });
 });
 
-Deno.test("dig: 429, 500, 401 expiry, 413 and connection refused lose nothing", async () => {
+Deno.test("dig: 429, 5xx, 401 token expiry and 413 lose nothing", async () => {
   await withDig(async (cesc, dig) => {
     dig.faults.push(429, 500, 503);
     for (let i = 0; i < 10; i++) assert.equal((await postIngest(cesc.url, speedBody("V1", i * 10, 10))).status, 200);
