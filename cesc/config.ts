@@ -44,6 +44,12 @@ export interface CescConfig {
   maxBody: number;
   /** Retention in ms. */
   retentionMs?: number;
+  /** Key file for signed requests. */
+  keys?: string;
+  /** WAL checkpoints from a Worker. */
+  checkpointWorker: boolean;
+  /** SQLite in a Worker. */
+  storeWorker: boolean;
 }
 
 /** `--help` text. */
@@ -52,8 +58,8 @@ export const USAGE = `usage: cesc [options]
 Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwarding to Geotab DIG.
 
   -h, --help                 print this help
-      --logfile              write logs to <log-dir>/cesc.log instead of stderr
-      --log-dir DIR          log directory (default ./logs)
+      --logfile [DIR]        write logs to DIR/cesc.log (default DIR ./logs) instead of stderr
+      --log-dir DIR          the same directory as a separate flag
       --loglevel LEVEL       trace|debug|info|warn|error|fatal|panic (default info)
       --host ADDR            address to bind (default 0.0.0.0)
       --port N               plain HTTP port (default 8000)
@@ -62,6 +68,8 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --ca FILE              client CA (PEM): clients must present a certificate it signed
       --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
       --sync full|normal     SQLite synchronous mode (default full: fsync on every commit)
+      --checkpoint-worker    copy the WAL into the database from a background thread, not inside commits
+      --store-worker         run SQLite in a worker thread: requests are parsed while a commit is on disk
   -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
       --max-datapoints N     flush a vehicle above N new data points (default 25)
       --flush-interval DUR   flush timer, e.g. 30s, 500ms, 2m (default 30s)
@@ -71,6 +79,8 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
                              (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
       --max-body SIZE        largest request body, e.g. 1MiB, 65536 (default 1MiB)
       --retention DUR        delete forwarded rows older than DUR, e.g. 7d (default: keep)
+      --keys FILE            verify signed requests (X-CCS-* headers, see core/security) with these keys;
+                             or set CCS_KEYS=<keyId>=hex:<...>[,...]. Unsigned or bad requests get 401.
 `;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -99,8 +109,28 @@ function parsePort(s: string, flag: string): number {
   return n;
 }
 
+/**
+ * `--logfile` is a switch in the original (log to ./logs) and takes a directory here too:
+ * `--logfile`, `--logfile DIR` and `--logfile=DIR` all work.
+ */
+function expandLogfile(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith("--logfile=")) {
+      out.push("--logfile", "--log-dir", a.slice("--logfile=".length));
+    } else if (a === "--logfile" && i + 1 < args.length && !args[i + 1].startsWith("-")) {
+      out.push("--logfile", "--log-dir", args[++i]);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Parses and validates the CESC flags; throws `config.invalid` (exit 2) on a bad flag. */
 export function parseCescArgs(args: string[]): CescConfig {
+  args = expandLogfile(args);
   let v;
   try {
     v = parseArgs({
@@ -128,6 +158,9 @@ export function parseCescArgs(args: string[]): CescConfig {
         credentials: { type: "string" },
         "max-body": { type: "string" },
         retention: { type: "string" },
+        keys: { type: "string" },
+        "checkpoint-worker": { type: "boolean" },
+        "store-worker": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -185,5 +218,8 @@ export function parseCescArgs(args: string[]): CescConfig {
     credentials: v.credentials,
     maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),
     retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
+    keys: v.keys,
+    checkpointWorker: v["checkpoint-worker"] ?? false,
+    storeWorker: v["store-worker"] ?? false,
   };
 }

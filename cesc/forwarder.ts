@@ -13,8 +13,10 @@ export interface ForwarderOptions {
   batchRows?: number;
   /** Backoff base and cap in ms (default 500 / 60 000), with full jitter. */
   backoff?: { baseMs?: number; maxMs?: number };
-  /** Delete forwarded rows older than this (ms); checked at most once a minute. */
+  /** Delete forwarded rows older than this (ms). */
   retentionMs?: number;
+  /** How often retention runs at most, in ms (default 60 000). */
+  retentionCheckMs?: number;
   /** Vehicles forwarded at the same time (default 4). */
   concurrency?: number;
   /** Logger. */
@@ -41,13 +43,14 @@ interface VehicleState {
 export class Forwarder {
   #store: OvdsStore;
   #backend: ForwardBackend;
-  #opts: Required<Omit<ForwarderOptions, "log" | "metrics" | "retentionMs" | "backoff">> & {
+  #opts: Required<Omit<ForwarderOptions, "log" | "metrics" | "retentionMs" | "backoff" | "retentionCheckMs">> & {
     baseMs: number;
     maxMs: number;
   };
   #log?: Logger;
   #metrics?: Metrics;
   #retentionMs?: number;
+  #retentionCheckMs: number;
   #lastRetention = 0;
   #vehicles = new Map<string, VehicleState>();
   #queue: string[] = [];
@@ -75,6 +78,7 @@ export class Forwarder {
     this.#log = options.log;
     this.#metrics = options.metrics;
     this.#retentionMs = options.retentionMs;
+    this.#retentionCheckMs = options.retentionCheckMs ?? 60_000;
   }
 
   /** Starts the flush timer and flushes every vehicle's backlog left from an earlier run. */
@@ -126,7 +130,7 @@ export class Forwarder {
         if (v.backlog > 0) this.request(v.vin);
       }
       this.#metrics?.set("cesc_backlog_datapoints", backlog);
-      if (this.#retentionMs !== undefined && Date.now() - this.#lastRetention > 60_000) {
+      if (this.#retentionMs !== undefined && Date.now() - this.#lastRetention >= this.#retentionCheckMs) {
         this.#lastRetention = Date.now();
         const n = await this.#store.applyRetention(this.#retentionMs);
         if (n > 0) this.#log?.info("retention deleted forwarded rows", { rows: n });
@@ -181,6 +185,7 @@ export class Forwarder {
         this.#metrics?.inc("cesc_skipped_datapoints_total", undefined, out.skipped);
         this.#metrics?.observe("cesc_forward_latency_seconds", (performance.now() - t0) / 1000);
         this.#log?.debug("forwarded", { vin, rows: rows.length, delivered: out.delivered, skipped: out.skipped });
+        if (rows.length < this.#opts.batchRows && s.pending === 0) return; // caught up: no need to ask again
       } catch (e) {
         if (this.#closed) return;
         const kind = e instanceof RetryableError ? e.kind : "error";

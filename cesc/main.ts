@@ -4,6 +4,7 @@
  */
 import { PipelineError } from "../core/errors/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
+import { createVerifier, KeyStore } from "../core/security/mod.ts";
 import { loadDataMap, loadDigCredentials, startCesc } from "./mod.ts";
 import { parseCescArgs, USAGE } from "./config.ts";
 
@@ -35,9 +36,18 @@ async function main(): Promise<number> {
         ca: cfg.ca ? await read(cfg.ca, "--ca") : undefined,
       }
       : undefined;
+    const keys = cfg.keys
+      ? await KeyStore.fromFile(cfg.keys)
+      : Deno.env.get("CCS_KEYS")
+      ? KeyStore.fromEnv()
+      : undefined;
+    const verifier = keys ? createVerifier({ keys }) : undefined;
     const cesc = await startCesc({
+      verify: verifier ? (req) => verifier.verifyRequest(req) : undefined,
       db: cfg.db,
       synchronous: cfg.sync,
+      checkpointInWorker: cfg.checkpointWorker,
+      storeInWorker: cfg.storeWorker,
       hostname: cfg.host,
       port: cfg.port,
       tlsPort: cfg.tlsPort,

@@ -28,7 +28,7 @@
  * @module
  */
 import type { Logger } from "../core/log/mod.ts";
-import { openSqliteStore, type OvdsStore } from "../core/ovds/mod.ts";
+import { openSqliteStore, openSqliteStoreInWorker, type OvdsStore } from "../core/ovds/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { createDigBackend, type DigCredentials } from "./backends/dig.ts";
 import { createHttpBackend } from "./backends/http.ts";
@@ -37,8 +37,8 @@ import type { ForwardBackend } from "./backends/types.ts";
 import { type DataMapItem, loadDataMap } from "./datamap.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
-import { createIngestApp, GroupCommitter, type VerifyHook } from "./server.ts";
-import { serveTls, type TlsListener, type TlsMaterial } from "./tls.ts";
+import { createIngestApp, createIngestCore, GroupCommitter, nodeIngestFastPath, type VerifyHook } from "./server.ts";
+import { serveNode, type TlsListener, type TlsMaterial } from "./listen.ts";
 
 export { createDigBackend, type DigBackendOptions, type DigCredentials, loadDigCredentials } from "./backends/dig.ts";
 export { createHttpBackend, type HttpBackendOptions } from "./backends/http.ts";
@@ -49,12 +49,15 @@ export { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 export { Metrics } from "./metrics.ts";
 export {
   createIngestApp,
+  createIngestCore,
   GroupCommitter,
   type IngestAppOptions,
+  type IngestCore,
+  type IngestOutcome,
   type VerifyHook,
   type VerifyResult,
 } from "./server.ts";
-export type { TlsMaterial } from "./tls.ts";
+export type { TlsMaterial } from "./listen.ts";
 
 /** Options for {@link startCesc}. */
 export interface CescOptions {
@@ -62,6 +65,10 @@ export interface CescOptions {
   db?: string;
   /** A ready store (e.g. PostgreSQL later); closed by `close()`. */
   store?: OvdsStore;
+  /** Run SQLite in a Worker so commits do not block request handling (default false: measured slower, see docs/cesc.md). */
+  storeInWorker?: boolean;
+  /** Checkpoint the WAL from a Worker instead of inside commits (lower tail latency). */
+  checkpointInWorker?: boolean;
   /** `full` (default) or `normal` SQLite synchronous mode. */
   synchronous?: "full" | "normal";
   /** Plain HTTP port (default 8000, 0 = any free port). */
@@ -133,7 +140,14 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   const log = options.log;
   const metrics = new Metrics();
   describeMetrics(metrics);
-  const store = options.store ?? openSqliteStore(options.db ?? "./ovdsCESC.db", { synchronous: options.synchronous });
+  const db = options.db ?? "./ovdsCESC.db";
+  const store = options.store ??
+    (options.storeInWorker !== true
+      ? openSqliteStore(db, { synchronous: options.synchronous, checkpointInWorker: options.checkpointInWorker })
+      : await openSqliteStoreInWorker(db, {
+        synchronous: options.synchronous,
+        checkpointInWorker: options.checkpointInWorker,
+      }));
   let backend: ForwardBackend;
   const kind = options.backend ?? "none";
   if (typeof kind === "object") backend = kind;
@@ -163,7 +177,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     metrics.inc("cesc_commits_total");
     forwarder.noteInserted(res.perVin);
   });
-  const app = createIngestApp({
+  const appOptions = {
     store,
     committer,
     metrics,
@@ -171,21 +185,23 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     verify: options.verify,
     backend: () => ({ name: backend.name, state: backend.state() }),
     log,
-  });
+  };
+  const app = createIngestApp(appOptions);
+  const fast = nodeIngestFastPath(createIngestCore(appOptions));
   const hostname = options.hostname ?? "127.0.0.1";
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: TlsListener;
   try {
-    server = Deno.serve({ port: options.port ?? 8000, hostname, onListen: () => {} }, app.fetch);
+    server = await serveNode(app.fetch, { port: options.port ?? 8000, hostname, fast });
   } catch (e) {
     await store.close();
-    throw new PipelineError("cesc.listen", `cannot listen on port ${options.port ?? 8000}: ${(e as Error).message}`);
+    throw e;
   }
   let tls: TlsListener | undefined;
   if (options.tls) {
     try {
-      tls = await serveTls(app.fetch, { ...options.tls, port: options.tlsPort ?? 4443, hostname });
+      tls = await serveNode(app.fetch, { tls: options.tls, port: options.tlsPort ?? 4443, hostname, fast });
     } catch (e) {
-      await server.shutdown();
+      await server.close();
       await store.close();
       throw e;
     }
@@ -193,20 +209,20 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   forwarder.start();
   const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   log?.info("**** Cloud Edge Server/Client started... ****", {
-    port: server.addr.port,
+    port: server.port,
     tlsPort: tls?.port,
     backend: backend.name,
   });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${server.addr.port}/`,
+    url: `http://${host}:${server.port}/`,
     tlsUrl: tls ? `https://localhost:${tls.port}/` : undefined,
     store,
     forwarder,
     metrics,
     close: () =>
       closing ??= (async () => {
-        await server.shutdown();
+        await server.close();
         await tls?.close();
         await committer.drain();
         await forwarder.close();

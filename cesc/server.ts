@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { setImmediate } from "node:timers";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { PipelineError } from "../core/errors/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import type { InsertResult, OvdsStore, VehicleBatch } from "../core/ovds/mod.ts";
@@ -140,84 +141,149 @@ function errorResponse(c: Context, status: number, code: string, message: string
   return c.json(new PipelineError(code, message, { path }).toJSON(), status as 400);
 }
 
+/** What an ingest request comes to: status and JSON body. */
+export interface IngestOutcome {
+  /** HTTP status. */
+  status: number;
+  /** JSON body. */
+  body: unknown;
+  /** Close the connection after answering (unread body). */
+  close?: boolean;
+}
+
+/** Input of {@link IngestCore.ingest}. */
+export interface IngestInput {
+  /** The Content-Type header ("" when missing). */
+  contentType: string;
+  /** Reads the body up to the limit; `null` when it is larger. Not called for a wrong Content-Type. */
+  read: () => Promise<Uint8Array | null>;
+  /** Builds a `Request` with the given body for the verification hook. */
+  request: (body: string) => Request;
+}
+
+/** The transport-independent ingest logic shared by the Hono app and the node:http fast path. */
+export interface IngestCore {
+  /** Largest body in bytes. */
+  readonly maxBody: number;
+  /** Validates, verifies, stores (after commit) and answers one request. */
+  ingest(input: IngestInput): Promise<IngestOutcome>;
+  /** Counts a rejection (status, reason) in the metrics. */
+  rejected(status: number, reason: string): void;
+}
+
+const JSON_CT = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+
+/** Creates the ingest logic; see {@link createIngestApp} for the HTTP contract. */
+export function createIngestCore(options: IngestAppOptions): IngestCore {
+  const { metrics, committer } = options;
+  const maxBody = options.maxBody ?? 1 << 20;
+  const maxDatapoints = options.maxDatapoints ?? 10_000;
+  const rejected = (status: number, reason: string) => {
+    metrics.inc("cesc_rejected_requests_total", { reason });
+    metrics.inc("cesc_ingest_requests_total", { status: String(status) });
+  };
+  const fail = (status: number, code: string, message: string, path?: string): IngestOutcome => {
+    rejected(status, code);
+    return { status, body: new PipelineError(code, message, { path }).toJSON() };
+  };
+  return {
+    maxBody,
+    rejected,
+    async ingest(input: IngestInput): Promise<IngestOutcome> {
+      const t0 = performance.now();
+      const ct = input.contentType;
+      if (!JSON_CT.test(ct)) {
+        const out = fail(
+          415,
+          "http.unsupported_media_type",
+          `Content-Type must be application/json, got "${ct.slice(0, 60)}"`,
+        );
+        return { ...out, close: true };
+      }
+      let bytes: Uint8Array | null;
+      try {
+        bytes = await input.read();
+      } catch (e) {
+        return { ...fail(400, "http.body", `could not read the body: ${(e as Error).message}`), close: true };
+      }
+      if (bytes === null) {
+        const out = fail(
+          413,
+          "http.body_too_large",
+          `body larger than ${maxBody} bytes; send fewer data points per request`,
+        );
+        return { ...out, close: true };
+      }
+      let text: string;
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        return fail(400, "viss.json", "body is not valid UTF-8", "$");
+      }
+      let payload: unknown = text;
+      if (options.verify) {
+        const v = await options.verify(input.request(text));
+        if (!v.ok) return fail(401, `auth.${v.reason}`, v.message);
+        if (v.body !== undefined) payload = v.body;
+      }
+      let parsed;
+      try {
+        parsed = parseIngestBody(payload, { maxDatapoints });
+      } catch (e) {
+        if (e instanceof VissDataError) return fail(400, e.code, e.message, e.path);
+        throw e;
+      }
+      let stored: number;
+      try {
+        stored = await committer.submit(parsed);
+      } catch (e) {
+        options.log?.error("commit failed", { err: e });
+        return fail(503, "ovds.write", "the data could not be stored; retry later");
+      }
+      const duplicates = parsed.datapoints.length - stored;
+      metrics.inc("cesc_ingest_requests_total", { status: "200" });
+      metrics.inc("cesc_ingested_datapoints_total", undefined, stored);
+      metrics.inc("cesc_duplicate_datapoints_total", undefined, duplicates);
+      metrics.observe("cesc_ingest_latency_seconds", (performance.now() - t0) / 1000);
+      return { status: 200, body: { stored, duplicates } };
+    },
+  };
+}
+
 /**
  * The CESC HTTP app: `POST /` (the original's path) and `POST /v1/data` ingest, `GET /health`,
  * `GET /metrics`. Errors are `{"error":{"code","message","path"}}`; 200 `{"stored":n,"duplicates":d}`
  * is sent only after the transaction holding the data is committed.
  */
 export function createIngestApp(options: IngestAppOptions): Hono {
-  const { metrics, committer, store } = options;
-  const maxBody = options.maxBody ?? 1 << 20;
-  const maxDatapoints = options.maxDatapoints ?? 10_000;
+  const { metrics, store } = options;
   const app = new Hono();
 
+  const core = createIngestCore(options);
   const reject = (c: Context, status: number, reason: string, message: string, path?: string) => {
-    metrics.inc("cesc_rejected_requests_total", { reason });
-    metrics.inc("cesc_ingest_requests_total", { status: String(status) });
+    core.rejected(status, reason);
     return errorResponse(c, status, reason, message, path);
   };
 
   const ingest = async (c: Context): Promise<Response> => {
-    const t0 = performance.now();
     const req = c.req.raw;
-    const ct = req.headers.get("content-type") ?? "";
-    if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(ct)) {
+    const out = await core.ingest({
+      contentType: req.headers.get("content-type") ?? "",
+      read: async () => {
+        try {
+          return await readLimited(req, core.maxBody);
+        } catch (e) {
+          if (e instanceof BodyTooLarge) return null;
+          throw e;
+        }
+      },
+      request: (body) => new Request(req.url, { method: "POST", headers: req.headers, body }),
+    });
+    if (out.close) {
       await req.body?.cancel().catch(() => {});
-      return reject(
-        c,
-        415,
-        "http.unsupported_media_type",
-        `Content-Type must be application/json, got "${ct.slice(0, 60)}"`,
-      );
+      c.header("connection", "close");
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = await readLimited(req, maxBody);
-    } catch (e) {
-      if (e instanceof BodyTooLarge) {
-        c.header("connection", "close");
-        return reject(
-          c,
-          413,
-          "http.body_too_large",
-          `body larger than ${maxBody} bytes; send fewer data points per request`,
-        );
-      }
-      return reject(c, 400, "http.body", `could not read the body: ${(e as Error).message}`);
-    }
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      return reject(c, 400, "viss.json", "body is not valid UTF-8", "$");
-    }
-    let payload: unknown = text;
-    if (options.verify) {
-      const v = await options.verify(new Request(req.url, { method: "POST", headers: req.headers, body: text }));
-      if (!v.ok) return reject(c, 401, `auth.${v.reason}`, v.message);
-      if (v.body !== undefined) payload = v.body;
-    }
-    let parsed;
-    try {
-      parsed = parseIngestBody(payload, { maxDatapoints });
-    } catch (e) {
-      if (e instanceof VissDataError) {
-        return reject(c, 400, e.code, e.message, e.path);
-      }
-      throw e;
-    }
-    let stored: number;
-    try {
-      stored = await committer.submit(parsed);
-    } catch (e) {
-      options.log?.error("commit failed", { err: e });
-      return reject(c, 503, "ovds.write", "the data could not be stored; retry later");
-    }
-    metrics.inc("cesc_ingest_requests_total", { status: "200" });
-    metrics.inc("cesc_ingested_datapoints_total", undefined, stored);
-    metrics.inc("cesc_duplicate_datapoints_total", undefined, parsed.datapoints.length - stored);
-    metrics.observe("cesc_ingest_latency_seconds", (performance.now() - t0) / 1000);
-    return c.json({ stored, duplicates: parsed.datapoints.length - stored });
+    return c.json(out.body, out.status as 200);
   };
 
   // The original refuses WebSocket upgrades on its ingest port; so do we, with a readable message.
@@ -273,4 +339,83 @@ export function createIngestApp(options: IngestAppOptions): Hono {
     return errorResponse(c, 500, "internal", "internal error; see the CESC log");
   });
   return app;
+}
+
+/** Reads a node request body up to `max` bytes; `null` (and stops reading) when it is larger. */
+function readNode(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
+  const cl = req.headers["content-length"];
+  if (cl !== undefined && Number(cl) > max) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    const onData = (c: Uint8Array) => {
+      total += c.byteLength;
+      if (total > max) {
+        done();
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      done();
+      if (chunks.length === 1) return resolve(chunks[0]);
+      const out = new Uint8Array(total);
+      let o = 0;
+      for (const c of chunks) {
+        out.set(c, o);
+        o += c.byteLength;
+      }
+      resolve(out);
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+/**
+ * The ingest hot path for node:http(s): POST `/` and `/v1/data` go straight to {@link IngestCore}
+ * without building fetch `Request`/`Response` objects. Returns false for anything else (the Hono app
+ * answers it).
+ */
+export function nodeIngestFastPath(core: IngestCore): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    if (req.method !== "POST" || (req.url !== "/" && req.url !== "/v1/data") || req.headers.upgrade) return false;
+    core.ingest({
+      contentType: String(req.headers["content-type"] ?? ""),
+      read: () => readNode(req, core.maxBody),
+      request: (body) => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) {
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+        }
+        return new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: "POST", headers, body });
+      },
+    }).then((out) => {
+      const body = JSON.stringify(out.body);
+      res.writeHead(out.status, {
+        "content-type": "application/json",
+        "content-length": String(new TextEncoder().encode(body).byteLength),
+        ...(out.close ? { connection: "close" } : {}),
+      });
+      res.end(body, () => {
+        if (!req.readableEnded) req.socket?.destroy();
+      });
+    }, () => {
+      res.writeHead(500, { "content-type": "application/json", connection: "close" });
+      res.end('{"error":{"code":"internal","message":"internal error; see the CESC log"}}');
+    });
+    return true;
+  };
 }

@@ -163,6 +163,15 @@ Deno.test("cesc ingest: WebSocket upgrade is refused with 400 Incorrect protocol
     assert.equal(res.status, 400);
     assert.equal(body.error.code, "http.incorrect_protocol");
     assert.match(body.error.message, /400 Incorrect protocol/);
+    // A real handshake (fetch drops the Connection header).
+    const raw = await rawRequest(
+      Number(new URL(cesc.url).port),
+      "GET / HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n" +
+        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      async () => {},
+    );
+    assert.match(raw.text, /^HTTP\/1.1 400/);
+    assert.match(raw.text, /400 Incorrect protocol/);
   });
 });
 

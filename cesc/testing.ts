@@ -30,13 +30,15 @@ export interface FakeDig {
 }
 
 /** Starts a DIG-compatible server (authenticate, refresh-token, records) on 127.0.0.1, port 0. */
-export function startFakeDig(options: { username?: string; password?: string } = {}): FakeDig {
+export function startFakeDig(
+  options: { username?: string; password?: string; tokenTtlMs?: number; refreshStatus?: number } = {},
+): FakeDig {
   let valid = new Set<string>();
   let n = 0;
   const token = () => {
     const bearer = `bearer-${++n}`;
     valid.add(bearer);
-    const expires = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "");
+    const expires = new Date(Date.now() + (options.tokenTtlMs ?? 3600_000)).toISOString().replace(/\.\d+Z$/, "");
     return {
       Error: [],
       Data: {
@@ -75,6 +77,11 @@ export function startFakeDig(options: { username?: string; password?: string } =
     }
     if (path === "/authentication/refresh-token") {
       dig.auth.refresh++;
+      const c = JSON.parse(body);
+      if (!valid.has(c.BearerToken) || typeof c.RefreshToken !== "string") {
+        return json({ Error: ["Token was already refreshed and/or cannot be found"], Data: {} }, 403);
+      }
+      if (options.refreshStatus) return json({ Error: ["refused"], Data: {} }, options.refreshStatus);
       return json(token());
     }
     if (path === "/records") {

@@ -28,3 +28,4 @@ export type {
   VehicleInfo,
 } from "./store.ts";
 export { openSqliteStore, OVDS_STATIC_DDL, ovdsTvDdl, type SqliteStoreOptions } from "./sqlite_store.ts";
+export { openSqliteStoreInWorker } from "./worker_store.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSqliteStore } from "./mod.ts";
+import { openSqliteStore, openSqliteStoreInWorker } from "./mod.ts";
 
 const T = (s: number) => `2022-07-27T12:00:${String(s).padStart(2, "0")}Z`;
 
@@ -121,5 +121,42 @@ Deno.test("sqlite store: opens an OVDS file written by another tool and forwards
     const [v] = await store.vehicles();
     assert.deepEqual(v, { vin: "ULF001", vinId: 1, watermark: 0, backlog: 1 });
     await store.close();
+  });
+});
+
+Deno.test("worker store: same behaviour through a Worker, errors keep their code", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = await openSqliteStoreInWorker(file);
+    const res = await store.insertBatches([{
+      vin: "W",
+      datapoints: [{ path: "A.B", value: "1", ts: T(1) }, { path: "A.B", value: "1", ts: T(1) }],
+    }]);
+    assert.deepEqual(res.inserted, [1]);
+    assert.equal(res.perVin.get("W"), 1);
+    const rows = await store.unforwarded("W", { limit: 10 });
+    await store.advanceWatermark("W", rows[0].id);
+    assert.deepEqual((await store.vehicles()).map((v) => v.backlog), [0]);
+    await assert.rejects(
+      store.advanceWatermark("nobody", 1),
+      (e: unknown) => (e as { code: string }).code === "ovds.vin",
+    );
+    assert.equal(await store.ping(), true);
+    await store.close();
+    assert.equal(await store.ping(), false);
+    assert.equal(await sqlite3(file, "SELECT vin FROM VIN_TIV"), "W");
+  });
+});
+
+Deno.test("sqlite store: background WAL checkpoints keep the data readable", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = openSqliteStore(file, { checkpointInWorker: true, checkpointIntervalMs: 10 });
+    for (let i = 0; i < 20; i++) {
+      await store.insertBatches([{ vin: "C", datapoints: [{ path: "A.B", value: String(i), ts: T(i) }] }]);
+    }
+    assert.equal((await store.unforwarded("C", { limit: 100 })).length, 20);
+    await store.close();
+    assert.equal(await sqlite3(file, "SELECT count(*) FROM TV_1"), "20");
   });
 });

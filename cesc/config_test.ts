@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { parseCescArgs, parseDuration } from "./config.ts";
+
+Deno.test("cesc config: defaults as the issue, --logfile forms, durations and sizes", () => {
+  const d = parseCescArgs([]);
+  assert.equal(d.port, 8000);
+  assert.equal(d.tlsPort, 4443);
+  assert.equal(d.db, "./ovdsCESC.db");
+  assert.equal(d.maxDatapoints, 25);
+  assert.equal(d.flushIntervalMs, 30_000);
+  assert.equal(d.maxBody, 1 << 20);
+  assert.equal(d.loglevel, "info");
+  assert.equal(d.logfile, false);
+  assert.equal(d.logDir, "./logs");
+  assert.deepEqual([parseCescArgs(["--logfile"]).logfile, parseCescArgs(["--logfile"]).logDir], [true, "./logs"]);
+  assert.equal(parseCescArgs(["--logfile", "/var/log/cesc"]).logDir, "/var/log/cesc");
+  assert.equal(parseCescArgs(["--logfile=/tmp/l", "--port", "1"]).logDir, "/tmp/l");
+  assert.equal(parseCescArgs(["--logfile", "--port", "1"]).port, 1);
+  assert.equal(parseDuration("500ms", "x"), 500);
+  assert.equal(parseDuration("7d", "x"), 7 * 86_400_000);
+  assert.equal(parseDuration("30", "x"), 30_000);
+  assert.equal(parseCescArgs(["--max-body", "64KiB"]).maxBody, 65536);
+  assert.equal(parseCescArgs(["-d", "map.json"]).datamap, "map.json");
+  assert.throws(() => parseCescArgs(["--flush-interval", "soon"]), /--flush-interval/);
+  assert.throws(() => parseCescArgs(["--max-datapoints", "0"]), /--max-datapoints/);
+  assert.throws(() => parseCescArgs(["--ca", "ca.pem"]), /--ca needs --cert/);
+});
