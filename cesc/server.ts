@@ -158,7 +158,9 @@ export interface IngestInput {
   /** Reads the body up to the limit; `null` when it is larger. Not called for a wrong Content-Type. */
   read: () => Promise<Uint8Array | null>;
   /** Builds a `Request` with the given body for the verification hook. */
-  request: (body: string) => Request;
+  request: (body: string | Uint8Array<ArrayBuffer>) => Request;
+  /** The `X-VIN` header, for AVRO bodies that carry no VIN in their metadata. */
+  vin?: string;
 }
 
 /** The transport-independent ingest logic shared by the Hono app and the node:http fast path. */
@@ -172,6 +174,7 @@ export interface IngestCore {
 }
 
 const JSON_CT = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+const AVRO_CT = /^(application\/avro|avro\/binary)\b/i;
 
 /** Creates the ingest logic; see {@link createIngestApp} for the HTTP contract. */
 export function createIngestCore(options: IngestAppOptions): IngestCore {
@@ -192,11 +195,12 @@ export function createIngestCore(options: IngestAppOptions): IngestCore {
     async ingest(input: IngestInput): Promise<IngestOutcome> {
       const t0 = performance.now();
       const ct = input.contentType;
-      if (!JSON_CT.test(ct)) {
+      const avro = AVRO_CT.test(ct);
+      if (!avro && !JSON_CT.test(ct)) {
         const out = fail(
           415,
           "http.unsupported_media_type",
-          `Content-Type must be application/json, got "${ct.slice(0, 60)}"`,
+          `Content-Type must be application/json or application/avro, got "${ct.slice(0, 60)}"`,
         );
         return { ...out, close: true };
       }
@@ -214,24 +218,39 @@ export function createIngestCore(options: IngestAppOptions): IngestCore {
         );
         return { ...out, close: true };
       }
-      let text: string;
-      try {
-        text = utf8.decode(bytes);
-      } catch {
-        return fail(400, "viss.json", "body is not valid UTF-8", "$");
-      }
-      let payload: unknown = text;
-      if (options.verify) {
-        const v = await options.verify(input.request(text));
-        if (!v.ok) return fail(401, `auth.${v.reason}`, v.message);
-        if (v.body !== undefined) payload = v.body;
-      }
       let parsed;
-      try {
-        parsed = parseIngestBody(payload, { maxDatapoints });
-      } catch (e) {
-        if (e instanceof VissDataError) return fail(400, e.code, e.message, e.path);
-        throw e;
+      if (avro) {
+        if (options.verify) {
+          const v = await options.verify(input.request(bytes as Uint8Array<ArrayBuffer>));
+          if (!v.ok) return fail(401, `auth.${v.reason}`, v.message);
+        }
+        try {
+          // AVRO (core/codec, the vss-tools schemas): loaded on the first AVRO request.
+          const { avroIngestRequest } = await import("../core/codec/mod.ts");
+          parsed = avroIngestRequest(bytes, { maxDatapoints, vin: input.vin });
+        } catch (e) {
+          if (e instanceof PipelineError) return fail(400, e.code, e.message, e.path);
+          throw e;
+        }
+      } else {
+        let text: string;
+        try {
+          text = utf8.decode(bytes);
+        } catch {
+          return fail(400, "viss.json", "body is not valid UTF-8", "$");
+        }
+        let payload: unknown = text;
+        if (options.verify) {
+          const v = await options.verify(input.request(text));
+          if (!v.ok) return fail(401, `auth.${v.reason}`, v.message);
+          if (v.body !== undefined) payload = v.body;
+        }
+        try {
+          parsed = parseIngestBody(payload, { maxDatapoints });
+        } catch (e) {
+          if (e instanceof VissDataError) return fail(400, e.code, e.message, e.path);
+          throw e;
+        }
       }
       let stored: number;
       try {
@@ -269,6 +288,7 @@ export function createIngestApp(options: IngestAppOptions): Hono {
     const req = c.req.raw;
     const out = await core.ingest({
       contentType: req.headers.get("content-type") ?? "",
+      vin: req.headers.get("x-vin") ?? undefined,
       read: async () => {
         try {
           return await readLimited(req, core.maxBody);
@@ -394,6 +414,7 @@ export function nodeIngestFastPath(core: IngestCore): (req: IncomingMessage, res
     if (req.method !== "POST" || (req.url !== "/" && req.url !== "/v1/data") || req.headers.upgrade) return false;
     core.ingest({
       contentType: String(req.headers["content-type"] ?? ""),
+      vin: typeof req.headers["x-vin"] === "string" ? req.headers["x-vin"] : undefined,
       read: () => readNode(req, core.maxBody),
       request: (body) => {
         const headers = new Headers();

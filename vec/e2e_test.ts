@@ -337,3 +337,40 @@ Deno.test("e2e (issue 7): wss:// with the config's TLS files (server CA + client
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("e2e (issue 9): the VEC pushes AVRO (cesc.encoding avro), the CESC stores it like JSON", async () => {
+  const dir = await Deno.makeTempDir();
+  const { text, speeds, gears } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  try {
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "AVROVIN000000001",
+        can: { log: `${dir}/drive.log`, speed: 0 },
+        cesc: { url: cesc.url, encoding: "avro", batch_max_datapoints: 9, batch_max_ms: 20 },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+    );
+    const summary = await vec.done;
+    assert.equal((summary.sinks.cesc as { sentDatapoints: number }).sentDatapoints, 80);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Speed"), speeds);
+    assert.deepEqual(
+      ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
+      gears,
+    );
+    // A body that is not AVRO is refused with a reason, and nothing is stored.
+    const res = await fetch(cesc.url, {
+      method: "POST",
+      headers: { "content-type": "application/avro", "x-vin": "AVROVIN000000002" },
+      body: new Uint8Array([1, 2, 3, 4]),
+    });
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error.code, /^codec\./);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000002", "Vehicle.Speed"), []);
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
