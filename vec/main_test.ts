@@ -36,6 +36,8 @@ Deno.test("vec CLI: a bad DBC, a missing log, a bad config and a missing CAN int
   try {
     await Deno.writeTextFile(`${dir}/bad.dbc`, 'VERSION ""\nBO_ 12x Msg: 8 ECU\n');
     await Deno.writeTextFile(`${dir}/one.log`, "(1.0) can0 123#00\n");
+    await Deno.writeTextFile(`${dir}/empty.json`, '{"request": []}');
+    await Deno.writeTextFile(`${dir}/get.json`, '{"request": [{"action": "get", "path": "Vehicle.Speed"}]}');
     await Deno.writeTextFile(`${dir}/cfg.json`, JSON.stringify({ api: { port: "five thousand" } }));
     const cases: [string[], RegExp][] = [
       [["--replay", `${dir}/one.log`, "--dbc", `${dir}/bad.dbc`, "--no-api"], /bad\.dbc:2:\d+/],
@@ -43,6 +45,9 @@ Deno.test("vec CLI: a bad DBC, a missing log, a bad config and a missing CAN int
       [["--config", `${dir}/cfg.json`, "--replay", `${dir}/one.log`], /api\.port/],
       [["--config", `${dir}/nope.json`, "--replay", `${dir}/one.log`], /nope\.json/],
       [["--interface", "can0", "--no-api"], /AF_CAN|CAN|can0/],
+      [["--source", "viss", "--requests", `${dir}/empty.json`, "--no-api"], /empty\.json: no requests/],
+      [["--source", "viss", "--requests", `${dir}/get.json`, "--no-api"], /get\.json: request\[0\]: action/],
+      [["--source", "viss", "--requests", `${dir}/missing.json`, "--no-api"], /missing\.json/],
     ];
     for (const [args, re] of cases) {
       const r = await vec(args, { cwd: dir });
