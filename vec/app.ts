@@ -10,7 +10,7 @@ import { PipelineError } from "../core/errors/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { silentLogger } from "../core/log/mod.ts";
 import { DiskQueue } from "../core/queue/mod.ts";
-import { createSigner, KeyStore, type Signer } from "../core/security/mod.ts";
+import { createSecOcFilter, createSigner, KeyStore, type SecOcFilter, type Signer } from "../core/security/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
@@ -31,6 +31,8 @@ export interface VecSummary {
   seconds: number;
   framesPerSecond: number;
   sinks: Record<string, object>;
+  /** SecOC counters, when verification is on. */
+  secoc?: object;
 }
 
 /** A running VEC. */
@@ -124,6 +126,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
 
   const pipeline = new Pipeline({
     source: can?.source,
+    filter: can?.secoc,
     decoder: can?.decoder,
     mapper: can?.mapper,
     sinks,
@@ -174,6 +177,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         datapoints: pipeline.stats.datapoints,
         sinks: sinkStats(),
         ...(obd ? { obd: obd.handle.stats() } : {}),
+        ...(can?.secoc ? { secoc: can.secoc.metrics() } : {}),
       }),
       publish: (dps: VissDatapoint[]) => {
         pipeline.inject(dps);
@@ -233,6 +237,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       seconds,
       framesPerSecond: Math.round(pipeline.stats.frames / seconds),
       sinks: sinkStats(),
+      ...(can?.secoc ? { secoc: can.secoc.metrics() } : {}),
     };
   })();
 
@@ -327,7 +332,41 @@ async function setUpCan(config: VecConfig, log: Logger) {
   });
 
   const source = await openSource(config, mapper.mappedSignalIds.map((id) => plan.signalMessage[id]), plan);
-  return { source, decoder, mapper, catalog };
+  const secoc = config.security.secoc ? await createSecOc(config.security.secoc) : undefined;
+  if (secoc) log.info("SecOC verification on", { messages: config.security.secoc!.messages.length });
+  return { source, decoder, mapper, catalog, secoc };
+}
+
+/** The SecOC filter from `security.secoc` (keys from a file or an environment variable). */
+async function createSecOc(cfg: NonNullable<VecConfig["security"]["secoc"]>): Promise<SecOcFilter> {
+  if (!cfg.keys_file && !cfg.keys_env) {
+    throw new PipelineError("config.invalid", "security.secoc needs keys_file or keys_env", {
+      path: "security.secoc",
+    });
+  }
+  const keys = cfg.keys_file ? await KeyStore.fromFile(cfg.keys_file) : KeyStore.fromEnv({ name: cfg.keys_env });
+  cfg.messages.forEach((m, i) => {
+    if (!keys.has(m.key_id)) {
+      throw new PipelineError(
+        "config.invalid",
+        `security.secoc.messages[${i}]: key "${m.key_id}" is not in ${cfg.keys_file ?? `$${cfg.keys_env}`}`,
+        { path: `security.secoc.messages.${i}.key_id` },
+      );
+    }
+  });
+  return createSecOcFilter({
+    keys,
+    unsecured: cfg.unsecured,
+    messages: cfg.messages.map((m) => ({
+      id: m.id,
+      extended: m.extended,
+      keyId: m.key_id,
+      dataId: m.data_id,
+      payloadLength: m.payload_length,
+      freshnessBits: m.freshness_bits,
+      macBits: m.mac_bits,
+    })),
+  });
 }
 
 async function setUpViss(config: VecConfig, log: Logger) {

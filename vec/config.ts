@@ -89,6 +89,25 @@ const queueSchema = z.strictObject({
   max_age_hours: z.number().positive().default(7 * 24),
 });
 
+const secocMessageSchema = z.strictObject({
+  id: z.number().int().min(0).max(0x1fffffff),
+  extended: z.boolean().default(false),
+  key_id: z.string().min(1),
+  data_id: z.number().int().min(0).max(0xffff).optional(),
+  payload_length: z.number().int().min(0).max(64),
+  freshness_bits: z.union([z.literal(8), z.literal(16), z.literal(24), z.literal(32), z.literal(40), z.literal(48)]),
+  mac_bits: z.number().int().min(32).max(256).multipleOf(8),
+});
+
+const secocSchema = z.strictObject({
+  /** Key file (`<keyId>=hex:…` lines) or environment variable with the same content. */
+  keys_file: z.string().min(1).optional(),
+  keys_env: z.string().min(1).optional(),
+  /** Frames of messages not listed: decode them (`pass`) or drop them (`drop`). */
+  unsecured: z.enum(["pass", "drop"]).default("pass"),
+  messages: z.array(secocMessageSchema).min(1),
+});
+
 const securitySchema = z.strictObject({
   /** Sign uplink messages with the envelope of `core/security`. */
   sign: z.boolean().default(false),
@@ -100,6 +119,8 @@ const securitySchema = z.strictObject({
   /** Sender id in the envelope (default: the VIN or thing name). */
   sender_id: z.string().min(1).optional(),
   tag_bits: z.number().int().min(32).max(256).multipleOf(8).default(128),
+  /** SecOC-style authenticated CAN frames, verified in WASM before decoding. */
+  secoc: secocSchema.optional(),
 });
 
 const apiSchema = z.strictObject({

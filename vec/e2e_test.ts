@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { startCesc } from "../cesc/mod.ts";
 import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
-import { createVerifier, KeyStore } from "../core/security/mod.ts";
+import { createSecOcSender, createVerifier, KeyStore } from "../core/security/mod.ts";
 import { makeTestPki } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
@@ -374,3 +374,60 @@ Deno.test("e2e (issue 9): the VEC pushes AVRO (cesc.encoding avro), the CESC sto
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("e2e: SecOC-secured frames are verified before decoding; forged and replayed frames are dropped and counted", async () => {
+  const dir = await Deno.makeTempDir();
+  const key = new Uint8Array(32).map((_, i) => i + 1);
+  const hexKey = Array.from(key, (b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.writeTextFile(`${dir}/secoc.keys`, `ecu=hex:${hexKey}\n`);
+  const secured = { id: 599, keyId: "ecu", payloadLength: 8, freshnessBits: 32, macBits: 64 } as const;
+  const sender = createSecOcSender(secured, { key });
+  const lines: string[] = [];
+  const speeds: [string, string][] = [];
+  let replay = "";
+  for (let i = 0; i < 10; i++) {
+    const t = T0 + i * 0.15;
+    const payload = hexToBytes(frame(msg(599), { DI_uiSpeed: 40 + i }).split("#")[1]);
+    const data = hex(sender.protect(payload)); // 8 + 4 + 8 = 20 bytes: a CAN FD frame
+    lines.push(`(${t.toFixed(6)}) can0 257##0${data}`);
+    speeds.push([iso(t), String(40 + i)]);
+    if (i === 3) replay = data;
+  }
+  const forged = hex(new Uint8Array(20).fill(0x42));
+  lines.push(`(${(T0 + 10).toFixed(6)}) can0 257##0${forged}`); // bad MAC
+  lines.push(`(${(T0 + 11).toFixed(6)}) can0 257##0${replay}`); // old freshness
+  await Deno.writeTextFile(`${dir}/secured.log`, lines.join("\n") + "\n");
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  try {
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "SECOCVIN00000001",
+        can: { log: `${dir}/secured.log`, speed: 0 },
+        cesc: { url: cesc.url, batch_max_ms: 20 },
+        queue: { dir: `${dir}/state` },
+        security: {
+          secoc: {
+            keys_file: `${dir}/secoc.keys`,
+            messages: [{ id: 599, key_id: "ecu", payload_length: 8, freshness_bits: 32, mac_bits: 64 }],
+          },
+        },
+        api: { port: 0, hostname: "127.0.0.1" },
+      }),
+    );
+    const health = await (await fetch(`${vec.apiUrl}/health`)).json();
+    const summary = await vec.done;
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SECOCVIN00000001", "Vehicle.Speed"), speeds);
+    assert.ok("secoc" in health);
+    assert.equal(vec.pipeline.stats.frames, 12);
+    const secoc = summary.secoc as { accepted: number; bad_mac: number };
+    assert.equal(secoc.accepted, 10);
+    assert.equal(secoc.bad_mac, 2, "the forged frame and the replayed one");
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function hexToBytes(h: string): Uint8Array {
+  return Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
+}

@@ -32,6 +32,12 @@ export interface DecodeStage {
   readonly value: Float64Array;
 }
 
+/** A stage between the source and the decoder that may drop or rewrite frames (SecOC verification). */
+export interface FrameFilter {
+  /** Filters `batch` in place; returns the frames kept (also `batch.count`). */
+  filter(batch: FrameBatch): number;
+}
+
 /** Receives one mapped VSS datapoint. */
 export type EmitDatapoint = (path: string, value: number | string | boolean, tsSeconds: number) => void;
 
@@ -61,6 +67,8 @@ export interface PipelineStats {
 export interface PipelineOptions {
   /** The CAN path; without it the pipeline only carries injected datapoints (e.g. from a VISSv2 source). */
   source?: FrameSource;
+  /** Runs on every batch before decoding (e.g. `core/security`'s SecOC filter). */
+  filter?: FrameFilter;
   decoder?: DecodeStage;
   mapper?: MapStage;
   sinks: DatapointSink[];
@@ -142,6 +150,7 @@ export class Pipeline {
     if (n === 0) return true;
     this.stats.frames += n;
     this.stats.batches++;
+    if (this.#o.filter && this.#o.filter.filter(batch) === 0) return true;
     const count = decoder.decode();
     this.stats.signals += count;
     const { frameIndex, signalId, value } = decoder;
