@@ -113,8 +113,8 @@ export interface MqttSinkOptions {
   drainRatePerSec?: number;
   /** Unacknowledged queued publishes at a time (default 20). */
   maxInflight?: number;
-  /** Live QoS 0 publishes waiting for the socket before new ones are dropped (default 10 000). */
-  maxPendingQos0?: number;
+  /** Bytes buffered in the socket above which live QoS 0 publishes are dropped (default 8 MiB). */
+  maxBufferedBytes?: number;
   /** Reconnect backoff lower bound (default 1000 ms). */
   reconnectMinMs?: number;
   /** Reconnect backoff upper bound (default 120 000 ms). */
@@ -154,7 +154,7 @@ export interface MqttSinkStats {
   coalesced: number;
   /** QoS 0 values dropped while disconnected (topics without `queue`). */
   droppedOffline: number;
-  /** QoS 0 values dropped because the socket was too far behind. */
+  /** QoS 0 values dropped because more than `maxBufferedBytes` waited in the socket. */
   droppedBackpressure: number;
   /** Datapoints whose path has no topic. */
   unmapped: number;
@@ -213,7 +213,7 @@ export class MqttSink {
   readonly #maxPayload: number;
   readonly #drainRate: number;
   readonly #maxInflight: number;
-  readonly #maxPendingQos0: number;
+  readonly #maxBuffered: number;
   readonly #random: () => number;
   readonly #clock: () => number;
   readonly #routes = new Map<string, RouteState>();
@@ -232,7 +232,6 @@ export class MqttSink {
   #acks: number[] = [];
   #tokens = 0;
   #tokensAt = 0;
-  #pendingQos0 = 0;
   /** The queue may hold items: live QoS 0 of queued topics then goes through it too, to keep order. */
   #backlog = true;
   #connectedWaiters: (() => void)[] = [];
@@ -250,10 +249,6 @@ export class MqttSink {
     unmapped: 0,
     refused: 0,
     lastError: undefined as string | undefined,
-  };
-  readonly #onQos0Written = (err?: Error) => {
-    this.#pendingQos0--;
-    if (err) this.#s.droppedOffline++;
   };
 
   /** @param options connection, topics, queue and payload options */
@@ -277,7 +272,7 @@ export class MqttSink {
       throw new PipelineError("mqtt.config", "drainRatePerSec must be > 0", { path: "mqtt.drain_rate_per_sec" });
     }
     this.#maxInflight = Math.max(1, options.maxInflight ?? 20);
-    this.#maxPendingQos0 = options.maxPendingQos0 ?? 10_000;
+    this.#maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? (() => performance.now());
     this.#stateTopic = this.#table.forSuffix(CONNECTION_STATE_TOPIC).topic;
@@ -418,7 +413,6 @@ export class MqttSink {
     this.#cursor = 0;
     this.#inflight = 0;
     this.#flushAcks();
-    this.#pendingQos0 = 0;
     if (this.#drainTimer !== undefined) {
       clearTimeout(this.#drainTimer);
       this.#drainTimer = undefined;
@@ -582,18 +576,18 @@ export class MqttSink {
       this.#s.droppedOffline++;
       return;
     }
-    if (this.#pendingQos0 >= this.#maxPendingQos0) {
+    const client = this.#client!;
+    if (this.#buffered(client) > this.#maxBuffered) {
       this.#s.droppedBackpressure++;
       return;
     }
-    this.#pendingQos0++;
     this.#s.sentLive++;
-    this.#client!.publish(
-      route.topic,
-      body as string,
-      route.retain ? this.#qos0RetainOpts : this.#qos0Opts,
-      this.#onQos0Written,
-    );
+    // No callback: mqtt.js would add one `drain` listener per packet while the socket is busy.
+    client.publish(route.topic, body as string, route.retain ? this.#qos0RetainOpts : this.#qos0Opts);
+  }
+
+  #buffered(client: MqttClient): number {
+    return (client.stream as unknown as { writableLength?: number })?.writableLength ?? 0;
   }
 
   #scheduleDrain(delayMs: number): void {
@@ -689,7 +683,8 @@ export class MqttSink {
   }
 
   /**
-   * Resolves when the offline queue is empty and nothing is in flight, or after `timeoutMs` (then false).
+   * Resolves true when the offline queue is empty, nothing is in flight and every live QoS 0 publish was
+   * written to the socket; false after `timeoutMs`.
    *
    * @param timeoutMs upper bound (default 10 000)
    */
@@ -697,7 +692,9 @@ export class MqttSink {
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.#flushAcks();
-      if (this.#inflight === 0 && this.#queue.stats().depth === 0) return true;
+      if (
+        this.#inflight === 0 && this.#queue.stats().depth === 0 && (!this.#client || this.#buffered(this.#client) === 0)
+      ) return true;
       if (Date.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 10));
     }
