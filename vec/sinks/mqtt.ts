@@ -234,6 +234,7 @@ export class MqttSink {
   #tokensAt = 0;
   /** The queue may hold items: live QoS 0 of queued topics then goes through it too, to keep order. */
   #backlog = true;
+  #corked = false;
   #connectedWaiters: (() => void)[] = [];
   #qos0Opts: IClientPublishOptions;
   #qos0RetainOpts: IClientPublishOptions;
@@ -582,8 +583,22 @@ export class MqttSink {
       return;
     }
     this.#s.sentLive++;
+    this.#cork(client);
     // No callback: mqtt.js would add one `drain` listener per packet while the socket is busy.
     client.publish(route.topic, body as string, route.retain ? this.#qos0RetainOpts : this.#qos0Opts);
+  }
+
+  /** Coalesce the packets written in this task into one socket write (mqtt-packet writes each field). */
+  #cork(client: MqttClient): void {
+    if (this.#corked) return;
+    const stream = client.stream as unknown as { cork?: () => void; uncork?: () => void };
+    if (!stream?.cork) return;
+    this.#corked = true;
+    stream.cork();
+    queueMicrotask(() => {
+      this.#corked = false;
+      stream.uncork!();
+    });
   }
 
   #buffered(client: MqttClient): number {
@@ -628,6 +643,7 @@ export class MqttSink {
     }
     const items = this.#queue.peek(this.#inflight + budget);
     const client = this.#client!;
+    this.#cork(client);
     const gen = this.#gen;
     let sent = 0;
     for (const item of items) {

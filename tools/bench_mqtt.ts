@@ -1,0 +1,140 @@
+/**
+ * MQTT publish throughput through a loopback mosquitto (mTLS, ECC P-256): QoS 0 telemetry and QoS 1 events
+ * (through the disk and the memory offline queue, until PUBACK), and the ratio of the QoS 0 rate to the
+ * 20 000 messages/s the MQTT layer must sustain (issue 8).
+ *
+ * Usage: `deno run -A tools/bench_mqtt.ts [--qos0 N] [--qos1 N] [--rounds N] [--plain] [--json]`
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DiskQueue } from "../core/queue/mod.ts";
+import { makeTestPki, startMosquitto, type TestPki } from "../testing/mod.ts";
+import { MqttSink } from "../vec/sinks/mqtt.ts";
+
+const TARGET_QOS0 = 20_000;
+const HELP = `bench_mqtt: MQTT publish throughput through a loopback mosquitto
+
+Usage: deno run -A tools/bench_mqtt.ts [options]
+  --qos0 N     QoS 0 messages per round (default 50000)
+  --qos1 N     QoS 1 messages per round (default 10000)
+  --rounds N   rounds; the best round counts (default 3)
+  --plain      plain TCP instead of mTLS
+  --json       print one JSON object
+  --help       this text`;
+
+interface Case {
+  name: string;
+  count: number;
+  qos: 0 | 1;
+  disk: boolean;
+}
+
+async function round(c: Case, pki: TestPki | undefined): Promise<number> {
+  const broker = await startMosquitto({ pki, persistence: false });
+  const dir = await Deno.makeTempDir({ prefix: "bench_mqtt_" });
+  const queue = c.disk ? DiskQueue.open(`${dir}/q.db`, { maxBytes: 1 << 30 }) : undefined;
+  const sink = new MqttSink({
+    url: broker.url,
+    thingName: "bench",
+    tls: pki ? { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey } : undefined,
+    topics: { policies: { "vehicle/speed": { minIntervalMs: 0 } } },
+    drainRatePerSec: Infinity,
+    maxInflight: 200,
+    maxBufferedBytes: 1 << 30,
+    queue,
+  });
+  try {
+    await sink.start();
+    if (!sink.stats().connected) throw new Error(`cannot connect: ${sink.stats().lastError}`);
+    const t0 = performance.now();
+    if (c.qos === 0) {
+      for (let i = 0; i < c.count; i++) sink.publish("Vehicle.Speed", i, 1_700_000_000_000 + i);
+    } else {
+      for (let i = 0; i < c.count; i++) sink.publishEvent("diagnostics/dtc", `{"seq":${i}}`);
+    }
+    if (!await sink.flush(300_000)) throw new Error("not flushed within 300 s");
+    const ms = performance.now() - t0;
+    const s = sink.stats();
+    if (s.droppedBackpressure || s.queue.dropped) throw new Error(`messages dropped: ${JSON.stringify(s)}`);
+    return c.count / (ms / 1000);
+  } finally {
+    await sink.close();
+    queue?.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      strict: true,
+      options: {
+        qos0: { type: "string", default: "50000" },
+        qos1: { type: "string", default: "10000" },
+        rounds: { type: "string", default: "3" },
+        plain: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`bench_mqtt: ${(e as Error).message}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (v: string, name: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  let qos0, qos1, rounds;
+  try {
+    qos0 = num(args.qos0, "qos0");
+    qos1 = num(args.qos1, "qos1");
+    rounds = num(args.rounds, "rounds");
+  } catch (e) {
+    console.error(`bench_mqtt: ${(e as Error).message}`);
+    return 2;
+  }
+  const pki = args.plain ? undefined : await makeTestPki();
+  try {
+    const cases: Case[] = [
+      { name: "qos0_live", count: qos0, qos: 0, disk: false },
+      { name: "qos1_disk_queue", count: qos1, qos: 1, disk: true },
+      { name: "qos1_memory_queue", count: qos1, qos: 1, disk: false },
+    ];
+    const result: Record<string, number> = {};
+    for (const c of cases) {
+      let best = 0;
+      for (let r = 0; r < rounds; r++) best = Math.max(best, await round(c, pki));
+      result[c.name] = Math.round(best);
+    }
+    const ratio = result.qos0_live / TARGET_QOS0;
+    const out = {
+      transport: args.plain ? "tcp" : "mtls-p256",
+      messages_per_s: result,
+      qos0_target: TARGET_QOS0,
+      qos0_ratio: Number(ratio.toFixed(2)),
+    };
+    if (args.json) console.log(JSON.stringify(out));
+    else {
+      console.log(`transport ${out.transport}`);
+      for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(20)} ${v.toLocaleString("en")} msg/s`);
+      console.log(`QoS 0 / target ${TARGET_QOS0.toLocaleString("en")} msg/s = ${out.qos0_ratio}x`);
+    }
+    return ratio >= 1 ? 0 : 1;
+  } catch (e) {
+    console.error(`bench_mqtt: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await pki?.remove();
+  }
+}
+
+Deno.exit(await main());
