@@ -33,9 +33,21 @@ export interface PayloadEncoder {
 /** Turns a received payload back into datapoints. */
 export type PayloadDecoder = (body: Uint8Array, context: { path?: string; receivedAt: number }) => MqttDatapoint[];
 
-/** ISO 8601 of ms since the epoch (strings pass through). */
+let cachedSecond = NaN;
+let cachedPrefix = "";
+const MAX_4_DIGIT_YEAR_MS = 253_402_300_799_999;
+
+/** ISO 8601 of ms since the epoch (strings pass through); the `YYYY-MM-DDTHH:MM:SS.` part is cached per second. */
 export function isoTime(ts: number | string): string {
-  return typeof ts === "string" ? ts : new Date(ts).toISOString();
+  if (typeof ts === "string") return ts;
+  if (!(ts >= 0 && ts <= MAX_4_DIGIT_YEAR_MS)) return new Date(ts).toISOString();
+  const sec = Math.floor(ts / 1000);
+  if (sec !== cachedSecond) {
+    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
+    cachedSecond = sec;
+  }
+  const ms = Math.floor(ts - sec * 1000);
+  return cachedPrefix + (ms < 10 ? "00" : ms < 100 ? "0" : "") + ms + "Z";
 }
 
 function jsonValue(value: MqttValue): string {

@@ -41,6 +41,7 @@ import {
   type TopicRoute,
   TopicTable,
 } from "../../core/mqtt/mod.ts";
+import { Qos0Writer } from "./mqtt_packet.ts";
 import { DiskQueue, MemoryQueue, type MessageQueue, payloadSize, type QueueStats } from "../../core/queue/mod.ts";
 
 /** AWS IoT Core's largest MQTT payload. */
@@ -236,8 +237,8 @@ export class MqttSink {
   #backlog = true;
   #corked = false;
   #connectedWaiters: (() => void)[] = [];
+  readonly #writer: Qos0Writer;
   #qos0Opts: IClientPublishOptions;
-  #qos0RetainOpts: IClientPublishOptions;
   #s = {
     connects: 0,
     disconnects: 0,
@@ -291,7 +292,15 @@ export class MqttSink {
     }
     const props = (options.protocolVersion ?? 5) === 5 ? { contentType: this.#encoder.contentType } : undefined;
     this.#qos0Opts = props ? { qos: 0, retain: false, properties: props } : { qos: 0, retain: false };
-    this.#qos0RetainOpts = { ...this.#qos0Opts, retain: true };
+    this.#writer = new Qos0Writer((chunk, packets) => {
+      const client = this.#client;
+      if (!client || this.#state !== STATE_CONNECTED) {
+        this.#s.sentLive -= packets;
+        this.#s.droppedOffline += packets;
+        return;
+      }
+      client.stream.write(chunk);
+    }, { version: options.protocolVersion ?? 5, contentType: props?.contentType });
   }
 
   /** The broker URL in use. */
@@ -411,6 +420,9 @@ export class MqttSink {
     this.#s.disconnects++;
     // Everything sent but not acknowledged is still in the queue: start over from its head.
     this.#gen++;
+    const lost = this.#writer.discard();
+    this.#s.sentLive -= lost;
+    this.#s.droppedOffline += lost;
     this.#cursor = 0;
     this.#inflight = 0;
     this.#flushAcks();
@@ -578,14 +590,12 @@ export class MqttSink {
       return;
     }
     const client = this.#client!;
-    if (this.#buffered(client) > this.#maxBuffered) {
+    if (this.#buffered(client) + this.#writer.pendingBytes > this.#maxBuffered) {
       this.#s.droppedBackpressure++;
       return;
     }
     this.#s.sentLive++;
-    this.#cork(client);
-    // No callback: mqtt.js would add one `drain` listener per packet while the socket is busy.
-    client.publish(route.topic, body as string, route.retain ? this.#qos0RetainOpts : this.#qos0Opts);
+    this.#writer.append(route.topic, body, route.retain);
   }
 
   /** Coalesce the packets written in this task into one socket write (mqtt-packet writes each field). */
@@ -709,7 +719,8 @@ export class MqttSink {
     for (;;) {
       this.#flushAcks();
       if (
-        this.#inflight === 0 && this.#queue.stats().depth === 0 && (!this.#client || this.#buffered(this.#client) === 0)
+        this.#inflight === 0 && this.#queue.stats().depth === 0 && this.#writer.pendingBytes === 0 &&
+        (!this.#client || this.#buffered(this.#client) === 0)
       ) return true;
       if (Date.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 10));
