@@ -42,7 +42,14 @@ import {
   TopicTable,
 } from "../../core/mqtt/mod.ts";
 import { Qos0Writer } from "./mqtt_packet.ts";
-import { DiskQueue, MemoryQueue, type MessageQueue, payloadSize, type QueueStats } from "../../core/queue/mod.ts";
+import {
+  DiskQueue,
+  MemoryQueue,
+  type MessageQueue,
+  payloadSize,
+  type PushItem,
+  type QueueStats,
+} from "../../core/queue/mod.ts";
 
 /** AWS IoT Core's largest MQTT payload. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
@@ -235,6 +242,19 @@ export class MqttSink {
   #tokensAt = 0;
   /** The queue may hold items: live QoS 0 of queued topics then goes through it too, to keep order. */
   #backlog = true;
+  #toQueue: PushItem[] = [];
+  readonly #commitQueued = () => {
+    if (this.#toQueue.length === 0) return;
+    const items = this.#toQueue;
+    this.#toQueue = [];
+    try {
+      this.#queue.pushMany(items);
+    } catch (e) {
+      this.#s.queued -= items.length;
+      this.#log.error("mqtt offline queue write failed", { err: e, messages: items.length });
+    }
+    if (this.#state === STATE_CONNECTED) this.#scheduleDrain(0);
+  };
   #corked = false;
   #connectedWaiters: (() => void)[] = [];
   readonly #writer: Qos0Writer;
@@ -579,10 +599,11 @@ export class MqttSink {
   #send(route: TopicPolicy & { topic: string }, body: Uint8Array | string): void {
     const connected = this.#state === STATE_CONNECTED;
     if (route.qos === 1 || (route.queue && (!connected || this.#backlog))) {
-      this.#queue.push(body, { key: route.topic, meta: { qos: route.qos, retain: route.retain } });
+      // Written to the queue in one transaction at the end of this task (before any I/O callback can run).
+      this.#toQueue.push({ payload: body, key: route.topic, meta: { qos: route.qos, retain: route.retain } });
+      if (this.#toQueue.length === 1) queueMicrotask(this.#commitQueued);
       this.#s.queued++;
       this.#backlog = true;
-      if (connected) this.#scheduleDrain(0);
       return;
     }
     if (!connected) {
@@ -689,6 +710,7 @@ export class MqttSink {
 
   /** Counters and the queue's state. */
   stats(): MqttSinkStats {
+    this.#commitQueued();
     return {
       state: this.#state,
       connected: this.#state === STATE_CONNECTED,
@@ -717,6 +739,7 @@ export class MqttSink {
   async flush(timeoutMs = 10_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
     for (;;) {
+      this.#commitQueued();
       this.#flushAcks();
       if (
         this.#inflight === 0 && this.#queue.stats().depth === 0 && this.#writer.pendingBytes === 0 &&
@@ -733,6 +756,7 @@ export class MqttSink {
    */
   async close(options: { drainMs?: number } = {}): Promise<void> {
     if (this.#state === "closed") return;
+    this.#commitQueued();
     const client = this.#client;
     if (client && this.#state === STATE_CONNECTED) {
       await this.flush(options.drainMs ?? 2000);
