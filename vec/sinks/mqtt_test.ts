@@ -282,6 +282,53 @@ Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dr
   }
 });
 
+Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const signed: string[] = [];
+  const sink = sinkFor(broker, pki, {
+    encoder: {
+      contentType: "text/plain",
+      encode: (path, value, ts) => new TextEncoder().encode(`${path}=${value}@${ts}`),
+    },
+    signer: (topic, body) => {
+      signed.push(topic);
+      const text = typeof body === "string" ? body : new TextDecoder().decode(body);
+      return JSON.stringify({ sig: "test", topic, body: text });
+    },
+    topics: { policies: { "vehicle/speed": { minIntervalMs: 0 } } },
+    maxPayloadBytes: 200,
+  });
+  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
+  try {
+    sub = await subscriber(broker, pki, "vehicles/gw-1/vehicle/#");
+    await sink.start();
+    const n = sink.publishDatapoints([
+      { path: "Vehicle.Speed", value: "10", ts: "2026-01-01T00:00:00Z" },
+      { path: "Vehicle.Unknown", value: "1", ts: 0 },
+      { path: "Vehicle.Speed", value: "11", ts: "2026-01-01T00:00:01Z" },
+    ]);
+    assert.equal(n, 2);
+    await until(() => sub!.got.length === 2, "two signed messages");
+    assert.deepEqual(JSON.parse(sub.got[0].payload), {
+      sig: "test",
+      topic: "vehicles/gw-1/vehicle/speed",
+      body: "Vehicle.Speed=10@2026-01-01T00:00:00Z",
+    });
+    assert.deepEqual(signed, ["vehicles/gw-1/vehicle/speed", "vehicles/gw-1/vehicle/speed"]);
+    // the limit applies to the signed body
+    assert.throws(
+      () => sink.publish("Vehicle.Speed", "x".repeat(150), 0),
+      (e) => e instanceof PipelineError && e.code === "mqtt.payload_too_large",
+    );
+  } finally {
+    await sink.close();
+    await sub?.client.endAsync();
+    await broker.close();
+    await pki.remove();
+  }
+});
+
 Deno.test("backoffDelay grows exponentially within [base/2, base] and is capped", () => {
   const o = { minMs: 100, maxMs: 1000 };
   assert.equal(backoffDelay(0, { ...o, random: () => 0 }), 50);
