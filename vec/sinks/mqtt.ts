@@ -459,12 +459,24 @@ export class MqttSink {
       random: this.#random,
     });
     if (wasConnected) this.#log.warn("mqtt disconnected", { url: this.#url, retryInMs: delay });
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      if (this.#state === "closed") return;
-      this.#state = "connecting";
-      client.reconnect({ incomingStore: new Store(), outgoingStore: new NullStore() });
-    }, delay);
+    this.#reconnectTimer = setTimeout(() => this.#reconnect(), delay);
+  }
+
+  #reconnect(): void {
+    this.#reconnectTimer = undefined;
+    if (this.#state === "closed" || !this.#client) return;
+    this.#state = "connecting";
+    this.#client.reconnect({ incomingStore: new Store(), outgoingStore: new NullStore() });
+  }
+
+  /**
+   * Skip the rest of the current backoff delay and try to connect now (e.g. when the network came back).
+   * Does nothing unless the sink is waiting to reconnect.
+   */
+  reconnectNow(): void {
+    if (this.#state !== "backoff" || this.#reconnectTimer === undefined) return;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnect();
   }
 
   #body(route: RouteState, value: MqttValue, ts: number | string): Uint8Array | string {

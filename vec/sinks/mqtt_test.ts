@@ -252,6 +252,55 @@ Deno.test("MqttSink: broker stopped and restarted while publishing loses no QoS 
   }
 });
 
+Deno.test("MqttSink: broker killed (SIGKILL) mid-stream and restarted: every QoS 1 message arrives, in order", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki, persistence: false });
+  const dir = await Deno.makeTempDir({ prefix: "mqtt_sink_test_" });
+  const queue = DiskQueue.open(`${dir}/offline.db`, { maxBytes: 1 << 20 });
+  // a long backoff: the test decides when the sink reconnects (after the observer subscribed again)
+  const sink = sinkFor(broker, pki, { queue, drainRatePerSec: 1000, maxInflight: 20, reconnectMinMs: 60_000 });
+  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
+  try {
+    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
+    await sink.start();
+    const total = 500;
+    for (let i = 0; i < 250; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
+    await until(() => sub!.got.length >= 50, "some deliveries before the kill");
+    await broker.stop("SIGKILL");
+    await until(() => sink.stats().state === "backoff", "disconnect seen");
+    for (let i = 250; i < total; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
+    assert.ok(sink.stats().queue.depth >= 250, "unacknowledged and new messages wait on disk");
+    await broker.restart();
+    const before = sub.got.splice(0);
+    await sub.client.endAsync();
+    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
+    sub.got.unshift(...before);
+    sink.reconnectNow();
+    assert.ok(await sink.flush(30_000), "queue drained");
+    const seen = new Set<number>();
+    const firsts: number[] = [];
+    await until(() => {
+      for (const m of sub!.got.splice(0)) {
+        const seq = JSON.parse(m.payload).seq as number;
+        if (!seen.has(seq)) {
+          seen.add(seq);
+          firsts.push(seq);
+        }
+      }
+      return seen.size === total;
+    }, "every sequence number");
+    assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first deliveries are in order");
+    assert.equal(sink.stats().queue.dropped, 0);
+  } finally {
+    await sink.close();
+    queue.close();
+    await sub?.client.endAsync();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dropped offline unless queued", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
