@@ -40,6 +40,9 @@ for (const [kind, make] of [["DiskQueue", disk], ["MemoryQueue", memory]] as con
       assert.equal(q.stats().depth, 4);
       assert.equal(q.stats().bytes, 6 + 3 + 1 + 10);
       assert.deepEqual(q.peek(2).map((i) => i.id), [a, b]);
+      assert.deepEqual(q.peek(2, { afterId: a }).map((i) => i.id), [b, c]);
+      assert.deepEqual(q.peek(10, { afterId: d }), []);
+      assert.deepEqual(q.peek(10, { afterId: 0 }).map((i) => i.id), [a, b, c, d]);
       assert.equal(q.ack([b, 9999]), 1);
       assert.deepEqual(q.peek(10).map((i) => i.id), [a, c, d]);
       assert.equal(q.ack(c), 2);

@@ -127,6 +127,8 @@ export interface MqttSinkOptions {
   reconnectMinMs?: number;
   /** Reconnect backoff upper bound (default 120 000 ms). */
   reconnectMaxMs?: number;
+  /** A connection must last this long before the backoff starts over from `reconnectMinMs` (default 10 000 ms). */
+  backoffResetMs?: number;
   /** Largest body after encoding and signing (default {@link MAX_PAYLOAD_BYTES}). */
   maxPayloadBytes?: number;
   /** Payload encoder (default JSON). */
@@ -168,6 +170,8 @@ export interface MqttSinkStats {
   unmapped: number;
   /** Bodies refused for size. */
   refused: number;
+  /** Queued messages the broker refused with an MQTT 5 reason code (deleted, not retried). */
+  refusedByBroker: number;
   /** The offline queue (its `dropped` counts drop-oldest). */
   queue: QueueStats;
   /** Last connection error message, if any. */
@@ -233,6 +237,7 @@ export class MqttSink {
   #state = "idle";
   #gen = 0;
   #attempt = 0;
+  #connectedAt = 0;
   #reconnectTimer?: ReturnType<typeof setTimeout>;
   #drainTimer?: ReturnType<typeof setTimeout>;
   #cursor = 0;
@@ -270,6 +275,7 @@ export class MqttSink {
     droppedBackpressure: 0,
     unmapped: 0,
     refused: 0,
+    refusedByBroker: 0,
     lastError: undefined as string | undefined,
   };
 
@@ -387,7 +393,16 @@ export class MqttSink {
     if (this.#client) return;
     const opts = this.#clientOptions();
     this.#state = "connecting";
-    const client = connect(this.#url, opts);
+    let client: MqttClient;
+    try {
+      client = connect(this.#url, opts);
+    } catch (e) {
+      this.#state = "idle";
+      throw new PipelineError("mqtt.config", `cannot use broker URL ${this.#url}: ${(e as Error).message}`, {
+        path: "mqtt.url",
+        cause: e,
+      });
+    }
     this.#client = client;
     client.on("connect", () => this.#onConnect());
     client.on("close", () => this.#onClose());
@@ -418,7 +433,7 @@ export class MqttSink {
   #onConnect(): void {
     this.#state = STATE_CONNECTED;
     this.#s.connects++;
-    this.#attempt = 0;
+    this.#connectedAt = this.#clock();
     this.#log.info("mqtt connected", { url: this.#url, clientId: this.#clientId });
     this.#client!.publish(
       this.#stateTopic,
@@ -436,6 +451,8 @@ export class MqttSink {
   #onClose(): void {
     if (this.#state === "closed") return;
     const wasConnected = this.#state === STATE_CONNECTED;
+    // The backoff starts over only after a connection that lasted (not one the broker drops at once).
+    if (wasConnected && this.#clock() - this.#connectedAt >= (this.#o.backoffResetMs ?? 10_000)) this.#attempt = 0;
     this.#state = "backoff";
     this.#s.disconnects++;
     // Everything sent but not acknowledged is still in the queue: start over from its head.
@@ -684,14 +701,12 @@ export class MqttSink {
       }
       budget = Math.min(budget, Math.floor(this.#tokens));
     }
-    const items = this.#queue.peek(this.#inflight + budget);
+    const items = this.#queue.peek(budget, { afterId: this.#cursor });
     const client = this.#client!;
     this.#cork(client);
     const gen = this.#gen;
     let sent = 0;
     for (const item of items) {
-      if (item.id <= this.#cursor) continue;
-      if (sent >= budget) break;
       const meta = item.meta as { qos?: number; retain?: boolean } | undefined;
       const qos = meta?.qos === 1 ? 1 : 0;
       const id = item.id;
@@ -710,13 +725,19 @@ export class MqttSink {
           if (gen !== this.#gen) return; // connection replaced: the item is sent again from the queue
           this.#inflight--;
           if (!err) this.#acks.push(id);
+          else if (typeof (err as { code?: unknown }).code === "number") {
+            // the broker refused this message (MQTT 5 PUBACK reason code): retrying cannot help
+            this.#acks.push(id);
+            this.#s.refusedByBroker++;
+            this.#log.warn("mqtt broker refused a message", { topic: item.key, err });
+          }
           if (this.#acks.length >= 64 || this.#inflight === 0) this.#flushAcks();
           this.#scheduleDrain(0);
         },
       );
     }
     if (this.#drainRate !== Infinity) this.#tokens -= sent;
-    if (sent === 0 && this.#inflight === 0 && items.length === 0) this.#backlog = false;
+    if (this.#inflight === 0 && items.length === 0) this.#backlog = false;
     if (sent > 0 && sent === budget) this.#scheduleDrain(0);
   }
 
@@ -737,6 +758,7 @@ export class MqttSink {
       droppedBackpressure: this.#s.droppedBackpressure,
       unmapped: this.#s.unmapped,
       refused: this.#s.refused,
+      refusedByBroker: this.#s.refusedByBroker,
       queue: this.#queue.stats(),
       ...(this.#s.lastError ? { lastError: this.#s.lastError } : {}),
     };

@@ -378,6 +378,34 @@ Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async (
   }
 });
 
+Deno.test("MqttSink: a message the broker refuses (MQTT 5 reason code) is dropped, not retried forever", async () => {
+  const pki = await makeTestPki();
+  const aclDir = await Deno.makeTempDir({ prefix: "mqtt_acl_" });
+  await Deno.writeTextFile(
+    `${aclDir}/acl`,
+    "user test-client\ntopic read vehicles/#\ntopic write vehicles/+/gateway/#\ntopic write vehicles/+/vehicle/#\n",
+  );
+  const broker = await startMosquitto({ pki, extraConfig: [`acl_file ${aclDir}/acl`] });
+  const sink = sinkFor(broker, pki);
+  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
+  try {
+    sub = await subscriber(broker, pki, "vehicles/gw-1/#");
+    await sink.start();
+    sink.publishEvent("diagnostics/dtc", { denied: true }); // no write permission
+    sink.publishEvent("vehicle/event", { allowed: true }, { qos: 1 });
+    assert.ok(await sink.flush(10_000), "the queue does not get stuck on the refused message");
+    await until(() => sub!.got.some((m) => m.topic.endsWith("vehicle/event")), "allowed message");
+    assert.equal(sink.stats().refusedByBroker, 1);
+    assert.ok(!sub.got.some((m) => m.topic.endsWith("diagnostics/dtc")));
+  } finally {
+    await sink.close();
+    await sub?.client.endAsync();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(aclDir, { recursive: true });
+  }
+});
+
 Deno.test("backoffDelay grows exponentially within [base/2, base] and is capped", () => {
   const o = { minMs: 100, maxMs: 1000 };
   assert.equal(backoffDelay(0, { ...o, random: () => 0 }), 50);
