@@ -21,6 +21,39 @@ function writeVarint(buf: Uint8Array, off: number, n: number): number {
   return off;
 }
 
+/** UTF-8 encode `s` into `buf` at `off` without allocating (lone surrogates become U+FFFD, as TextEncoder). */
+function writeUtf8(buf: Uint8Array, off: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[off++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      buf[off++] = 0xc0 | (c >> 6);
+      buf[off++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        buf[off++] = 0xf0 | (cp >> 18);
+        buf[off++] = 0x80 | ((cp >> 12) & 0x3f);
+        buf[off++] = 0x80 | ((cp >> 6) & 0x3f);
+        buf[off++] = 0x80 | (cp & 0x3f);
+        continue;
+      }
+      c = 0xfffd;
+    }
+    buf[off++] = 0xe0 | (c >> 12);
+    buf[off++] = 0x80 | ((c >> 6) & 0x3f);
+    buf[off++] = 0x80 | (c & 0x3f);
+  }
+  return off;
+}
+
 /** Writes QoS 0 PUBLISH packets in batches. */
 export class Qos0Writer {
   readonly #enc = new TextEncoder();
@@ -96,7 +129,7 @@ export class Qos0Writer {
     off = writeVarint(buf, off, remaining);
     buf.set(prefix, off);
     off += prefix.length;
-    if (typeof body === "string") off += this.#enc.encodeInto(body, buf.subarray(off)).written;
+    if (typeof body === "string") off = writeUtf8(buf, off, body);
     else {
       buf.set(body, off);
       off += body.length;

@@ -49,7 +49,11 @@ Deno.test("Qos0Writer encodes PUBLISH packets that an independent parser reads b
         fc.array(
           fc.record({
             topic: fc.string({ minLength: 1, maxLength: 40 }),
-            body: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ minLength: 16_000, maxLength: 20_000 })),
+            body: fc.oneof(
+              fc.string({ maxLength: 300 }),
+              fc.string({ maxLength: 100, unit: "binary" }),
+              fc.string({ minLength: 16_000, maxLength: 20_000 }),
+            ),
             retain: fc.boolean(),
           }),
           { maxLength: 30 },
@@ -96,9 +100,12 @@ Deno.test("Qos0Writer: one chunk per task, bytes bodies, a body larger than the 
   const big = parse(chunks[1], 4);
   assert.equal(big[0].body.length, 200_000);
   assert.equal(big[0].retain, true);
+  w.append("t/u", "a\ud800b😀é\udc00", false); // lone surrogates as TextEncoder does
+  w.flush();
+  assert.equal(parse(chunks[2], 4)[0].body, new TextDecoder().decode(new TextEncoder().encode("a\ud800b😀é\udc00")));
   w.append("t/z", "x", false);
   assert.equal(w.discard(), 1);
   assert.equal(w.pendingBytes, 0);
   await Promise.resolve();
-  assert.equal(chunks.length, 2);
+  assert.equal(chunks.length, 3);
 });
