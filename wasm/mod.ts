@@ -7,49 +7,17 @@
  *
  * @example
  * ```ts
- * import { loadWasmModule } from "./mod.ts";
- * const mod = await loadWasmModule("decode");
- * const instance = await WebAssembly.instantiate(mod, {});
+ * import { compileDecodePlan } from "../core/can/mod.ts";
+ * import { createWasmDecoder } from "./mod.ts";
+ * declare const db: import("../core/can/mod.ts").DbcDatabase;
+ * const decoder = await createWasmDecoder(compileDecodePlan(db), { maxFrames: 1024 });
+ * // ... write frames into decoder.batch (decoder.batch.push(frame) or a batch reader) ...
+ * const n = decoder.decode();
+ * for (let i = 0; i < n; i++) {
+ *   console.log(decoder.frameIndex[i], decoder.plan.signalNames[decoder.signalId[i]], decoder.value[i]);
+ * }
  * ```
  * @module
  */
-import { PipelineError } from "../core/errors/mod.ts";
-
-const cache = new Map<string, Promise<WebAssembly.Module>>();
-
-/**
- * Compile (once) and return the module `wasm/build/<name>.wasm`.
- *
- * @param name module name, the entry file's base name in `wasm/assembly/`
- */
-export function loadWasmModule(name: string): Promise<WebAssembly.Module> {
-  let p = cache.get(name);
-  if (!p) {
-    p = (async () => {
-      const url = new URL(`./build/${name}.wasm`, import.meta.url);
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(url);
-      } catch (cause) {
-        throw new PipelineError(
-          "wasm.missing",
-          `WASM module ${name} not built (${url.pathname}); run \`deno task wasm:build\``,
-          { cause },
-        );
-      }
-      return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-    })();
-    cache.set(name, p);
-  }
-  return p;
-}
-
-/** Imports every AssemblyScript module built with `--runtime stub` may need. */
-export const ascImports: WebAssembly.Imports = {
-  env: {
-    abort(_msg: number, _file: number, line: number, column: number): never {
-      throw new PipelineError("wasm.abort", `WASM abort at ${line}:${column}`);
-    },
-    seed: () => Date.now(),
-  },
-};
+export { ascImports, loadWasmModule } from "./loader.ts";
+export { createWasmDecoder, type WasmDecoder, type WasmDecoderOptions } from "./decoder.ts";

@@ -117,7 +117,7 @@ export class FrameBatch {
     return {
       timestamp: v.getFloat64(o + FRAME_OFF_TS, true),
       iface: this.ifaces[v.getUint16(o + FRAME_OFF_IFACE, true)] ?? "",
-      id: rawId & (extended ? 0x1fffffff : 0x7ff),
+      id: rawId & (extended || (rawId & CAN_ERR_FLAG) !== 0 ? 0x1fffffff : 0x7ff),
       extended,
       rtr,
       error: (rawId & CAN_ERR_FLAG) !== 0,

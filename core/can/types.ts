@@ -106,7 +106,7 @@ export interface SignalDef {
   choices?: Map<number, string>;
   /** `CM_ SG_` comment. */
   comment?: string;
-  /** `BA_ ... SG_` attributes. */
+  /** `BA_ ... SG_` attributes (with `BA_DEF_DEF_` defaults applied). */
   attributes: Record<string, string | number>;
 }
 

@@ -1,0 +1,189 @@
+import { parseArgs } from "node:util";
+import { PipelineError } from "../core/errors/mod.ts";
+import { isLevel, type Level } from "../core/log/mod.ts";
+
+/** The CESC command line, parsed and validated. */
+export interface CescConfig {
+  /** Show help. */
+  help: boolean;
+  /** Log to a file in `logDir`. */
+  logfile: boolean;
+  /** Log directory. */
+  logDir: string;
+  /** Log level. */
+  loglevel: Level;
+  /** Address to bind. */
+  host: string;
+  /** Plain HTTP port. */
+  port: number;
+  /** TLS port. */
+  tlsPort: number;
+  /** TLS certificate file. */
+  cert?: string;
+  /** TLS key file. */
+  key?: string;
+  /** Client CA file. */
+  ca?: string;
+  /** OVDS database file. */
+  db: string;
+  /** SQLite synchronous mode. */
+  sync: "full" | "normal";
+  /** Data map file. */
+  datamap?: string;
+  /** Count trigger. */
+  maxDatapoints: number;
+  /** Timer trigger in ms. */
+  flushIntervalMs: number;
+  /** Backend kind. */
+  backend: "dig" | "http" | "none";
+  /** Backend URL. */
+  backendUrl?: string;
+  /** DIG credentials file. */
+  credentials?: string;
+  /** Largest body in bytes. */
+  maxBody: number;
+  /** Retention in ms. */
+  retentionMs?: number;
+}
+
+/** `--help` text. */
+export const USAGE = `usage: cesc [options]
+
+Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwarding to Geotab DIG.
+
+  -h, --help                 print this help
+      --logfile              write logs to <log-dir>/cesc.log instead of stderr
+      --log-dir DIR          log directory (default ./logs)
+      --loglevel LEVEL       trace|debug|info|warn|error|fatal|panic (default info)
+      --host ADDR            address to bind (default 0.0.0.0)
+      --port N               plain HTTP port (default 8000)
+      --tls-port N           HTTPS port (default 4443), served when --cert and --key are given
+      --cert FILE --key FILE TLS server certificate and key (PEM)
+      --ca FILE              client CA (PEM): clients must present a certificate it signed
+      --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
+      --sync full|normal     SQLite synchronous mode (default full: fsync on every commit)
+  -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
+      --max-datapoints N     flush a vehicle above N new data points (default 25)
+      --flush-interval DUR   flush timer, e.g. 30s, 500ms, 2m (default 30s)
+      --backend KIND         dig|http|none (default dig)
+      --backend-url URL      DIG base URL (default https://dig.geotab.com:443) or the HTTP backend endpoint
+      --credentials FILE     DIG credentials JSON {"username","password","serialNo","serials":{vin:serial}}
+                             (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
+      --max-body SIZE        largest request body, e.g. 1MiB, 65536 (default 1MiB)
+      --retention DUR        delete forwarded rows older than DUR, e.g. 7d (default: keep)
+`;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `30s`, `500ms`, `2m`, `7d` or plain seconds into ms. */
+export function parseDuration(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
+  if (!m) throw new PipelineError("config.invalid", `${flag}: "${s}" is not a duration like 30s, 500ms, 2m, 7d`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? "s"];
+  if (ms <= 0) throw new PipelineError("config.invalid", `${flag}: must be greater than 0`);
+  return ms;
+}
+
+function parseSize(s: string, flag: string): number {
+  const m = /^(\d+)(B|KiB|MiB|KB|MB)?$/i.exec(s.trim());
+  if (!m) throw new PipelineError("config.invalid", `${flag}: "${s}" is not a size like 1MiB or 65536`);
+  const mult: Record<string, number> = { b: 1, kib: 1024, mib: 1 << 20, kb: 1000, mb: 1e6 };
+  const n = Number(m[1]) * mult[(m[2] ?? "b").toLowerCase()];
+  if (n < 64) throw new PipelineError("config.invalid", `${flag}: must be at least 64 bytes`);
+  return n;
+}
+
+function parsePort(s: string, flag: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 65535) throw new PipelineError("config.invalid", `${flag}: "${s}" is not a port 0-65535`);
+  return n;
+}
+
+/** Parses and validates the CESC flags; throws `config.invalid` (exit 2) on a bad flag. */
+export function parseCescArgs(args: string[]): CescConfig {
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        logfile: { type: "boolean" },
+        "log-dir": { type: "string" },
+        loglevel: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "tls-port": { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        ca: { type: "string" },
+        db: { type: "string" },
+        sync: { type: "string" },
+        datamap: { type: "string", short: "d" },
+        "max-datapoints": { type: "string" },
+        "flush-interval": { type: "string" },
+        backend: { type: "string" },
+        "backend-url": { type: "string" },
+        credentials: { type: "string" },
+        "max-body": { type: "string" },
+        retention: { type: "string" },
+      },
+    }).values;
+  } catch (e) {
+    throw new PipelineError("config.invalid", (e as Error).message.split("\n")[0]);
+  }
+  const level = v.loglevel ?? "info";
+  if (!isLevel(level)) {
+    throw new PipelineError(
+      "config.invalid",
+      `--loglevel: "${level}" is not one of trace|debug|info|warn|error|fatal|panic`,
+    );
+  }
+  const backend = v.backend ?? "dig";
+  if (backend !== "dig" && backend !== "http" && backend !== "none") {
+    throw new PipelineError("config.invalid", `--backend: "${backend}" is not one of dig|http|none`);
+  }
+  if (backend === "http" && !v["backend-url"]) {
+    throw new PipelineError("config.invalid", "--backend http needs --backend-url");
+  }
+  if (v["backend-url"]) {
+    try {
+      new URL(v["backend-url"]);
+    } catch {
+      throw new PipelineError("config.invalid", `--backend-url: "${v["backend-url"]}" is not a URL`);
+    }
+  }
+  if (!!v.cert !== !!v.key) throw new PipelineError("config.invalid", "--cert and --key go together");
+  if (v.ca && !v.cert) throw new PipelineError("config.invalid", "--ca needs --cert and --key");
+  const sync = v.sync ?? "full";
+  if (sync !== "full" && sync !== "normal") {
+    throw new PipelineError("config.invalid", `--sync: "${sync}" is not full|normal`);
+  }
+  const maxDp = v["max-datapoints"] ?? "25";
+  if (!/^\d+$/.test(maxDp) || Number(maxDp) < 1) {
+    throw new PipelineError("config.invalid", `--max-datapoints: "${maxDp}" is not a positive integer`);
+  }
+  return {
+    help: v.help ?? false,
+    logfile: v.logfile ?? false,
+    logDir: v["log-dir"] ?? "./logs",
+    loglevel: level,
+    host: v.host ?? "0.0.0.0",
+    port: parsePort(v.port ?? "8000", "--port"),
+    tlsPort: parsePort(v["tls-port"] ?? "4443", "--tls-port"),
+    cert: v.cert,
+    key: v.key,
+    ca: v.ca,
+    db: v.db ?? "./ovdsCESC.db",
+    sync,
+    datamap: v.datamap,
+    maxDatapoints: Number(maxDp),
+    flushIntervalMs: parseDuration(v["flush-interval"] ?? "30s", "--flush-interval"),
+    backend,
+    backendUrl: v["backend-url"],
+    credentials: v.credentials,
+    maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),
+    retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * `deno task cesc`: the CESC command line. Flags and wiring only; see `mod.ts`.
+ * @module
+ */
+import { PipelineError } from "../core/errors/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
+import { loadDataMap, loadDigCredentials, startCesc } from "./mod.ts";
+import { parseCescArgs, USAGE } from "./config.ts";
+
+async function main(): Promise<number> {
+  let cfg;
+  try {
+    cfg = parseCescArgs(Deno.args);
+  } catch (e) {
+    console.error(`cesc: ${(e as Error).message}`);
+    return 2;
+  }
+  if (cfg.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    const log = createLogger("cesc", { level: cfg.loglevel, ...(cfg.logfile ? { dir: cfg.logDir } : {}) });
+    const read = async (f: string, what: string) => {
+      try {
+        return await Deno.readTextFile(f);
+      } catch (e) {
+        throw new PipelineError("config.read", `cannot read ${what} ${f}: ${(e as Error).message}`);
+      }
+    };
+    const tls = cfg.cert && cfg.key
+      ? {
+        cert: await read(cfg.cert, "--cert"),
+        key: await read(cfg.key, "--key"),
+        ca: cfg.ca ? await read(cfg.ca, "--ca") : undefined,
+      }
+      : undefined;
+    const cesc = await startCesc({
+      db: cfg.db,
+      synchronous: cfg.sync,
+      hostname: cfg.host,
+      port: cfg.port,
+      tlsPort: cfg.tlsPort,
+      tls,
+      backend: cfg.backend,
+      backendUrl: cfg.backendUrl,
+      credentials: cfg.backend === "dig" ? await loadDigCredentials(cfg.credentials) : undefined,
+      dataMap: cfg.backend === "dig" ? await loadDataMap(cfg.datamap) : undefined,
+      maxDatapoints: cfg.maxDatapoints,
+      flushIntervalMs: cfg.flushIntervalMs,
+      maxBody: cfg.maxBody,
+      retentionMs: cfg.retentionMs,
+      log,
+    });
+    console.log(`cesc: listening on ${cesc.url}${cesc.tlsUrl ? ` and ${cesc.tlsUrl}` : ""}`);
+    const stop = new Promise<void>((resolve) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve());
+    });
+    await stop;
+    log.info("shutting down");
+    await cesc.close();
+    return 0;
+  } catch (e) {
+    console.error(`cesc: ${(e as Error).message.split("\n")[0]}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,283 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Cesc, startCesc } from "./mod.ts";
+import { postIngest } from "./testing.ts";
+
+const T1 = "2020-04-15T13:00:00Z";
+const T2 = "2020-04-15T13:00:03.5Z";
+
+async function withCesc(fn: (cesc: Cesc, dir: string) => Promise<void>, opts: Parameters<typeof startCesc>[0] = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "cesc_test_" });
+  const cesc = await startCesc({
+    db: join(dir, "ovds.db"),
+    port: 0,
+    backend: "none",
+    flushIntervalMs: 3600_000,
+    maxDatapoints: 1e9,
+    ...opts,
+  });
+  try {
+    await fn(cesc, dir);
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function storedCount(cesc: Cesc): Promise<number> {
+  let n = 0;
+  for (const v of await cesc.store.vehicles()) n += (await cesc.store.unforwarded(v.vin, { limit: 1e9 })).length;
+  return n;
+}
+
+Deno.test("cesc ingest: the four VISSv2 forms on POST / and /v1/data, 200 after commit", async () => {
+  await withCesc(async (cesc) => {
+    const forms = [
+      { path: "Vehicle.Speed", dp: { value: "55.0", ts: T1 } },
+      { path: "Vehicle.Acceleration.Longitudinal", dp: [{ value: "0.123", ts: T1 }, { value: "0.125", ts: T2 }] },
+      [
+        { path: "Vehicle.CurrentLocation.Latitude", dp: { value: "56.02", ts: T1 } },
+        { path: "Vehicle.CurrentLocation.Longitude", dp: { value: "12.59", ts: T1 } },
+      ],
+      [
+        { path: "Vehicle.Speed", dp: [{ value: 50, ts: T2 }, { value: "52", ts: "2020-04-15T13:00:06Z" }] },
+        { path: "Vehicle.LowVoltageSystemState", dp: { value: "ON", ts: T1 } },
+      ],
+    ];
+    const expect = [1, 2, 2, 3];
+    for (let i = 0; i < forms.length; i++) {
+      const url = i % 2 ? cesc.url + "v1/data" : cesc.url;
+      const r = await postIngest(url, { vin: "ULF001", data: forms[i] });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, { stored: expect[i], duplicates: 0 });
+    }
+    // Re-sending is idempotent: (path, ts) duplicates are ignored, as in OVDS.
+    assert.deepEqual((await postIngest(cesc.url, { vin: "ULF001", data: forms[0] })).body, {
+      stored: 0,
+      duplicates: 1,
+    });
+    const rows = await cesc.store.unforwarded("ULF001", { limit: 100 });
+    assert.equal(rows.length, 8);
+    assert.ok(rows.some((r) => r.path === "Vehicle.Speed" && r.value === "50" && r.ts === T2));
+  });
+});
+
+Deno.test("cesc ingest: bad inputs get a JSON error and store nothing", async () => {
+  await withCesc(async (cesc) => {
+    const good = { path: "Vehicle.Speed", dp: { value: "1", ts: T1 } };
+    const cases: {
+      name: string;
+      body: unknown;
+      status: number;
+      code: string;
+      path?: string;
+      ct?: string;
+      method?: string;
+    }[] = [
+      { name: "invalid JSON", body: '{"vin":', status: 400, code: "viss.json", path: "$" },
+      { name: "missing vin", body: { data: good }, status: 400, code: "viss.vin", path: "vin" },
+      { name: "empty vin", body: { vin: "", data: good }, status: 400, code: "viss.vin", path: "vin" },
+      { name: "non-string vin", body: { vin: 7, data: good }, status: 400, code: "viss.vin", path: "vin" },
+      { name: "missing data", body: { vin: "V" }, status: 400, code: "viss.type", path: "data" },
+      {
+        name: "data null (VEC error event)",
+        body: { vin: "V", data: null },
+        status: 400,
+        code: "viss.type",
+        path: "data",
+      },
+      {
+        name: "bad path",
+        body: { vin: "V", data: { path: "Vehicle/Speed", dp: good.dp } },
+        status: 400,
+        code: "viss.path",
+        path: "data.path",
+      },
+      {
+        name: "bad ts in the 2nd object, after a good one",
+        body: {
+          vin: "V",
+          data: [good, { path: "A.B", dp: [{ value: "1", ts: T1 }, { value: "1", ts: "2020-04-15 13:00:00" }] }],
+        },
+        status: 400,
+        code: "viss.ts",
+        path: "data[1].dp[1].ts",
+      },
+      {
+        name: "object value",
+        body: { vin: "V", data: { path: "A.B", dp: { value: {}, ts: T1 } } },
+        status: 400,
+        code: "viss.type",
+        path: "data.dp.value",
+      },
+      {
+        name: "missing ts",
+        body: { vin: "V", data: { path: "A.B", dp: { value: "1" } } },
+        status: 400,
+        code: "viss.ts",
+        path: "data.dp.ts",
+      },
+      {
+        name: "text/plain",
+        body: { vin: "V", data: good },
+        ct: "text/plain",
+        status: 415,
+        code: "http.unsupported_media_type",
+      },
+      { name: "GET /", body: undefined, method: "GET", status: 405, code: "http.method_not_allowed" },
+      {
+        name: "PUT /v1/data",
+        body: { vin: "V", data: good },
+        method: "PUT",
+        status: 405,
+        code: "http.method_not_allowed",
+      },
+    ];
+    for (const c of cases) {
+      const res = await fetch(c.method === "PUT" ? cesc.url + "v1/data" : cesc.url, {
+        method: c.method ?? "POST",
+        headers: { "content-type": c.ct ?? "application/json" },
+        body: c.body === undefined ? undefined : typeof c.body === "string" ? c.body : JSON.stringify(c.body),
+      });
+      const body = await res.json();
+      assert.equal(res.status, c.status, c.name);
+      assert.equal(body.error.code, c.code, c.name);
+      assert.equal(typeof body.error.message, "string", c.name);
+      if (c.path) assert.equal(body.error.path, c.path, c.name);
+      if (c.status === 405) assert.equal(res.headers.get("allow"), "POST");
+    }
+    assert.equal(await storedCount(cesc), 0);
+    assert.equal((await cesc.store.vehicles()).length, 0);
+    const metrics = await (await fetch(cesc.url + "metrics")).text();
+    assert.match(metrics, /cesc_rejected_requests_total\{reason="viss.ts"\} 2/);
+    const nf = await fetch(cesc.url + "nope", { method: "POST" });
+    assert.equal(nf.status, 404);
+    assert.equal((await nf.json()).error.code, "http.not_found");
+  });
+});
+
+Deno.test("cesc ingest: WebSocket upgrade is refused with 400 Incorrect protocol", async () => {
+  await withCesc(async (cesc) => {
+    const res = await fetch(cesc.url, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+    const body = await res.json();
+    assert.equal(res.status, 400);
+    assert.equal(body.error.code, "http.incorrect_protocol");
+    assert.match(body.error.message, /400 Incorrect protocol/);
+  });
+});
+
+async function rawRequest(port: number, head: string, feed: (w: (b: Uint8Array) => Promise<void>) => Promise<void>) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const enc = new TextEncoder();
+  let sent = 0;
+  const reading = (async () => {
+    const buf = new Uint8Array(4096);
+    let text = "";
+    for (;;) {
+      let n: number | null = null;
+      try {
+        n = await conn.read(buf);
+      } catch {
+        break;
+      }
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+      if (/\r\n\r\n[\s\S]*\}/.test(text)) break;
+    }
+    return text;
+  })();
+  try {
+    await conn.write(enc.encode(head));
+    await feed(async (b) => {
+      await conn.write(b);
+      sent += b.byteLength;
+    });
+  } catch { /* server closed the connection: expected after 413 */ }
+  const text = await reading;
+  conn.close();
+  return { text, sent };
+}
+
+Deno.test("cesc ingest: a 100 MiB body is refused with 413 without buffering it", async () => {
+  await withCesc(async (cesc) => {
+    const port = Number(new URL(cesc.url).port);
+    // Declared length: answered from the header, before any body byte is read.
+    const declared = await rawRequest(
+      port,
+      "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n",
+      async (w) => await w(new Uint8Array(1024)),
+    );
+    assert.match(declared.text, /^HTTP\/1.1 413/);
+    assert.match(declared.text, /http.body_too_large/);
+    // Chunked, no length: counted while streaming; the server stops reading after 1 MiB.
+    const chunk = new TextEncoder().encode(`100000\r\n${" ".repeat(0x100000)}\r\n`);
+    let stop = false;
+    const chunked = await rawRequest(
+      port,
+      "POST /v1/data HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+      async (w) => {
+        for (let i = 0; i < 100 && !stop; i++) await w(chunk);
+      },
+    ).finally(() => stop = true);
+    assert.match(chunked.text, /^HTTP\/1.1 413/);
+    assert.equal(await storedCount(cesc), 0);
+  }, { maxBody: 1 << 20 });
+});
+
+Deno.test("cesc ingest: concurrent requests are group-committed, all stored", async () => {
+  await withCesc(async (cesc) => {
+    const N = 200;
+    const results = await Promise.all(Array.from({ length: N }, (_, i) =>
+      postIngest(cesc.url, {
+        vin: `VIN${i % 7}`,
+        data: {
+          path: "Vehicle.Speed",
+          dp: [{ value: String(i), ts: `2020-01-01T00:00:${String(i % 60).padStart(2, "0")}.${i}Z` }],
+        },
+      })));
+    assert.ok(results.every((r) => r.status === 200));
+    assert.equal(await storedCount(cesc), N);
+    assert.equal((await cesc.store.vehicles()).length, 7);
+    const commits = cesc.metrics.counter("cesc_commits_total");
+    assert.ok(commits >= 1 && commits <= N, `commits ${commits}`);
+  });
+});
+
+Deno.test("cesc ingest: verification hook answers 401 with the reason", async () => {
+  await withCesc(async (cesc) => {
+    const data = { path: "Vehicle.Speed", dp: { value: "1", ts: T1 } };
+    const bad = await postIngest(cesc.url, { vin: "V", data, sig: "nope" });
+    assert.equal(bad.status, 401);
+    assert.equal((bad.body as { error: { code: string } }).error.code, "auth.bad_signature");
+    const ok = await postIngest(cesc.url, { vin: "V", data, sig: "good" });
+    assert.equal(ok.status, 200);
+    assert.equal(await storedCount(cesc), 1);
+  }, {
+    verify: async (req) => {
+      const body = JSON.parse(await req.text());
+      return body.sig === "good"
+        ? { ok: true }
+        : { ok: false, reason: "bad_signature", message: "signature does not verify with any configured key" };
+    },
+  });
+});
+
+Deno.test("cesc health and metrics", async () => {
+  await withCesc(async (cesc) => {
+    await postIngest(cesc.url, { vin: "V", data: { path: "Vehicle.Speed", dp: { value: "1", ts: T1 } } });
+    const h = await (await fetch(cesc.url + "health")).json();
+    assert.deepEqual(h, {
+      status: "ok",
+      db: { writable: true },
+      backlog: 1,
+      vehicles: 1,
+      backend: { name: "none", state: "ok" },
+    });
+    const res = await fetch(cesc.url + "metrics");
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    const m = await res.text();
+    assert.match(m, /cesc_ingested_datapoints_total 1/);
+    assert.match(m, /cesc_backlog_datapoints 1/);
+    assert.match(m, /cesc_ingest_latency_seconds_count 1/);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * OVDS (Open Vehicle Data Set) storage for the CESC.
+ *
+ * The SQLite implementation writes the exact OVDS schema (`VIN_TIV`, `TIV`, one `TV_<vin_id>` per
+ * vehicle, with the original UNIQUE/ON CONFLICT IGNORE rules) so OVDS tools read the file, plus
+ * the CESC's own tables: `cesc_vehicle` (per-vehicle forwarding watermark by rowid) and
+ * `cesc_dead_letter` (rows the backend rejected). Everything goes through the small async
+ * {@link OvdsStore} interface so a PostgreSQL store can replace it without changes elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { openSqliteStore } from "./mod.ts";
+ * const store = openSqliteStore(":memory:");
+ * await store.insertBatches([{ vin: "ULF001", datapoints: [{ path: "Vehicle.Speed", value: "55.0", ts: "2020-06-08T23:37:19Z" }] }]);
+ * const rows = await store.unforwarded("ULF001", { limit: 5000 });
+ * await store.advanceWatermark("ULF001", rows[rows.length - 1].id);
+ * await store.close();
+ * ```
+ * @module
+ */
+export type {
+  DeadLetter,
+  InsertResult,
+  OvdsStore,
+  StoredRow,
+  UnforwardedOptions,
+  VehicleBatch,
+  VehicleInfo,
+} from "./store.ts";
+export { openSqliteStore, OVDS_STATIC_DDL, ovdsTvDdl, type SqliteStoreOptions } from "./sqlite_store.ts";

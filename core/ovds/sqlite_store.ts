@@ -1,0 +1,305 @@
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { PipelineError } from "../errors/mod.ts";
+import type {
+  DeadLetter,
+  InsertResult,
+  OvdsStore,
+  StoredRow,
+  UnforwardedOptions,
+  VehicleBatch,
+  VehicleInfo,
+} from "./store.ts";
+
+/** The OVDS static tables, exactly as the OVDS server and the original CESC create them. */
+export const OVDS_STATIC_DDL = [
+  `CREATE TABLE IF NOT EXISTS "VIN_TIV" ( "vin_id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "vin" TEXT NOT NULL )`,
+  `CREATE TABLE IF NOT EXISTS "TIV" ( "vin_id" INTEGER NOT NULL, "path" TEXT NOT NULL, "value" TEXT, UNIQUE("vin_id", "path") ON CONFLICT IGNORE, FOREIGN KEY("vin_id") REFERENCES "VIN_TIV"("vin_id") )`,
+];
+
+/** The per-vehicle OVDS time-variant table `TV_<vinId>`. */
+export function ovdsTvDdl(vinId: number): string {
+  return `CREATE TABLE IF NOT EXISTS TV_${vinId} (\`value\` TEXT NOT NULL, \`timestamp\` TEXT NOT NULL, \`path\` TEXT, UNIQUE(\`path\`, \`timestamp\`) ON CONFLICT IGNORE)`;
+}
+
+const CESC_DDL = [
+  `CREATE TABLE IF NOT EXISTS cesc_vehicle ( vin_id INTEGER PRIMARY KEY, forwarded_rowid INTEGER NOT NULL DEFAULT 0, forwarded_at TEXT )`,
+  `CREATE TABLE IF NOT EXISTS cesc_dead_letter ( id INTEGER PRIMARY KEY AUTOINCREMENT, vin_id INTEGER NOT NULL, row_id INTEGER NOT NULL, path TEXT, value TEXT, timestamp TEXT, reason TEXT NOT NULL, created_at TEXT NOT NULL )`,
+];
+
+/** Options for {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** `full` (default: every commit is fsynced, durable across power loss) or `normal` (durable across process crashes). */
+  synchronous?: "full" | "normal";
+}
+
+interface Vehicle {
+  vin: string;
+  id: number;
+  insert: StatementSync;
+}
+
+class SqliteOvdsStore implements OvdsStore {
+  #db: DatabaseSync;
+  #vehicles = new Map<string, Vehicle>();
+  #selectVin: StatementSync;
+  #insertVin: StatementSync;
+  #insertState: StatementSync;
+  #advance: StatementSync;
+  #insertDead: StatementSync;
+  #closed = false;
+
+  constructor(path: string, options: SqliteStoreOptions) {
+    try {
+      this.#db = new DatabaseSync(path);
+    } catch (e) {
+      throw new PipelineError("ovds.open", `cannot open OVDS database ${path}: ${(e as Error).message}`, {
+        path,
+        cause: e,
+      });
+    }
+    const db = this.#db;
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec(`PRAGMA synchronous=${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    db.exec("PRAGMA busy_timeout=5000");
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const sql of [...OVDS_STATIC_DDL, ...CESC_DDL]) db.exec(sql);
+      // OVDS files written by other tools: their vehicles start with everything unforwarded.
+      db.exec("INSERT OR IGNORE INTO cesc_vehicle(vin_id) SELECT vin_id FROM VIN_TIV");
+      for (const r of db.prepare("SELECT vin_id FROM VIN_TIV").all()) db.exec(ovdsTvDdl(Number(r.vin_id)));
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw new PipelineError("ovds.schema", `cannot create the OVDS tables in ${path}: ${(e as Error).message}`, {
+        path,
+        cause: e,
+      });
+    }
+    this.#selectVin = db.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ? ORDER BY vin_id LIMIT 1");
+    this.#insertVin = db.prepare("INSERT INTO VIN_TIV(vin) VALUES(?)");
+    this.#insertState = db.prepare("INSERT OR IGNORE INTO cesc_vehicle(vin_id) VALUES(?)");
+    this.#advance = db.prepare(
+      "UPDATE cesc_vehicle SET forwarded_rowid = max(forwarded_rowid, ?), forwarded_at = ? WHERE vin_id = ?",
+    );
+    this.#insertDead = db.prepare(
+      "INSERT INTO cesc_dead_letter(vin_id, row_id, path, value, timestamp, reason, created_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
+    );
+  }
+
+  #check(): void {
+    if (this.#closed) throw new PipelineError("ovds.closed", "the OVDS store is closed");
+  }
+
+  #lookup(vin: string): Vehicle | undefined {
+    let v = this.#vehicles.get(vin);
+    if (v) return v;
+    const row = this.#selectVin.get(vin);
+    if (!row) return undefined;
+    const id = Number(row.vin_id);
+    v = { vin, id, insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`) };
+    this.#vehicles.set(vin, v);
+    return v;
+  }
+
+  #create(vin: string): Vehicle {
+    const id = Number(this.#insertVin.run(vin).lastInsertRowid);
+    this.#db.exec(ovdsTvDdl(id));
+    this.#insertState.run(id);
+    const v = { vin, id, insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`) };
+    this.#vehicles.set(vin, v);
+    return v;
+  }
+
+  insertBatches(batches: readonly VehicleBatch[]): Promise<InsertResult> {
+    try {
+      this.#check();
+      return Promise.resolve(this.#insertSync(batches));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #insertSync(batches: readonly VehicleBatch[]): InsertResult {
+    const db = this.#db;
+    const created: string[] = [];
+    const inserted: number[] = [];
+    const perVin = new Map<string, number>();
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const b of batches) {
+        let v = this.#lookup(b.vin);
+        if (!v) {
+          v = this.#create(b.vin);
+          created.push(b.vin);
+        }
+        let n = 0;
+        const ins = v.insert;
+        for (const d of b.datapoints) n += Number(ins.run(d.value, d.ts, d.path).changes);
+        inserted.push(n);
+        perVin.set(b.vin, (perVin.get(b.vin) ?? 0) + n);
+      }
+      db.exec("COMMIT");
+    } catch (e) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* already rolled back */ }
+      for (const vin of created) this.#vehicles.delete(vin);
+      throw new PipelineError("ovds.write", `storing data points failed: ${(e as Error).message}`, { cause: e });
+    }
+    return { inserted, perVin };
+  }
+
+  unforwarded(vin: string, options: UnforwardedOptions): Promise<StoredRow[]> {
+    try {
+      this.#check();
+      const v = this.#lookup(vin);
+      if (!v) return Promise.resolve([]);
+      const wm = this.#watermark(v.id);
+      const rows = this.#db
+        .prepare(`SELECT rowid AS id, path, value, timestamp FROM TV_${v.id} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+        .all(wm, options.limit);
+      return Promise.resolve(
+        rows.map((r) => ({ id: Number(r.id), path: String(r.path), value: String(r.value), ts: String(r.timestamp) })),
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #watermark(vinId: number): number {
+    const r = this.#db.prepare("SELECT forwarded_rowid FROM cesc_vehicle WHERE vin_id = ?").get(vinId);
+    return r ? Number(r.forwarded_rowid) : 0;
+  }
+
+  advanceWatermark(vin: string, rowId: number): Promise<void> {
+    try {
+      this.#check();
+      const v = this.#lookup(vin);
+      if (!v) throw new PipelineError("ovds.vin", `unknown vehicle ${vin}`);
+      this.#advance.run(rowId, new Date().toISOString(), v.id);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  deadLetter(vin: string, rows: readonly StoredRow[], options: { reason: string }): Promise<void> {
+    try {
+      this.#check();
+      const v = this.#lookup(vin);
+      if (!v) throw new PipelineError("ovds.vin", `unknown vehicle ${vin}`);
+      const now = new Date().toISOString();
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const r of rows) this.#insertDead.run(v.id, r.id, r.path, r.value, r.ts, options.reason, now);
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        this.#db.exec("ROLLBACK");
+        throw e;
+      }
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  deadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    try {
+      this.#check();
+      const rows = this.#db.prepare(
+        `SELECT d.id, v.vin, d.row_id, d.path, d.value, d.timestamp, d.reason, d.created_at
+         FROM cesc_dead_letter d JOIN VIN_TIV v ON v.vin_id = d.vin_id ORDER BY d.id LIMIT ?`,
+      ).all(options.limit ?? 1000);
+      return Promise.resolve(rows.map((r) => ({
+        id: Number(r.id),
+        vin: String(r.vin),
+        row: { id: Number(r.row_id), path: String(r.path), value: String(r.value), ts: String(r.timestamp) },
+        reason: String(r.reason),
+        createdAt: String(r.created_at),
+      })));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  vehicles(): Promise<VehicleInfo[]> {
+    try {
+      this.#check();
+      const out: VehicleInfo[] = [];
+      const rows = this.#db.prepare(
+        `SELECT v.vin_id, v.vin, coalesce(s.forwarded_rowid, 0) AS wm FROM VIN_TIV v
+         LEFT JOIN cesc_vehicle s ON s.vin_id = v.vin_id ORDER BY v.vin_id`,
+      ).all();
+      const seen = new Set<string>();
+      for (const r of rows) {
+        const vin = String(r.vin);
+        if (seen.has(vin)) continue; // duplicate VINs in foreign OVDS files: the first id wins
+        seen.add(vin);
+        const id = Number(r.vin_id);
+        const wm = Number(r.wm);
+        const c = this.#db.prepare(`SELECT count(*) AS n FROM TV_${id} WHERE rowid > ?`).get(wm);
+        out.push({ vin, vinId: id, watermark: wm, backlog: Number(c?.n ?? 0) });
+      }
+      return Promise.resolve(out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  applyRetention(maxAgeMs: number, options: { now?: Date } = {}): Promise<number> {
+    try {
+      this.#check();
+      const cutoff = new Date((options.now ?? new Date()).getTime() - maxAgeMs).toISOString();
+      let deleted = 0;
+      const states = this.#db.prepare("SELECT vin_id, forwarded_rowid FROM cesc_vehicle").all();
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const s of states) {
+          const id = Number(s.vin_id);
+          // Keep the newest row of each table so SQLite never hands out a rowid at or below the watermark again.
+          deleted += Number(
+            this.#db.prepare(
+              `DELETE FROM TV_${id} WHERE rowid <= ? AND rowid < (SELECT max(rowid) FROM TV_${id}) AND timestamp < ?`,
+            ).run(Number(s.forwarded_rowid), cutoff).changes,
+          );
+        }
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        this.#db.exec("ROLLBACK");
+        throw e;
+      }
+      return Promise.resolve(deleted);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  ping(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#db.exec("ROLLBACK");
+      return Promise.resolve(true);
+    } catch {
+      return Promise.resolve(false);
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Opens (creating if needed) an OVDS SQLite file with the exact OVDS schema, WAL mode, and the CESC's
+ * bookkeeping tables (`cesc_vehicle` watermarks by rowid, `cesc_dead_letter`).
+ *
+ * Do not `VACUUM` the file while a CESC uses it: SQLite may renumber rowids, which the watermarks rely on.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): OvdsStore {
+  return new SqliteOvdsStore(path, options);
+}

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openSqliteStore } from "./mod.ts";
+
+const T = (s: number) => `2022-07-27T12:00:${String(s).padStart(2, "0")}Z`;
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ovds_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function sqlite3(db: string, sql: string): Promise<string> {
+  const out = await new Deno.Command("sqlite3", { args: [db, sql], stdout: "piped", stderr: "piped" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("sqlite store: OVDS schema readable by the sqlite3 CLI", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = openSqliteStore(file);
+    const res = await store.insertBatches([
+      {
+        vin: "ULF001",
+        datapoints: [
+          { path: "Vehicle.CurrentLocation.Latitude", value: "56.020362896401075", ts: T(0) },
+          { path: "Vehicle.Speed", value: "55.0", ts: T(1) },
+          { path: "Vehicle.Speed", value: "55.0", ts: T(1) }, // duplicate (path, ts): ignored
+        ],
+      },
+      { vin: "VIN2", datapoints: [{ path: "Vehicle.Speed", value: "1", ts: T(0) }] },
+    ]);
+    assert.deepEqual(res.inserted, [2, 1]);
+    await store.close();
+    const schema = await sqlite3(file, ".schema");
+    assert.match(
+      schema,
+      /CREATE TABLE (IF NOT EXISTS )?"VIN_TIV" \( "vin_id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "vin" TEXT NOT NULL \)/,
+    );
+    assert.match(schema, /UNIQUE\("vin_id", "path"\) ON CONFLICT IGNORE/);
+    assert.match(
+      schema,
+      /CREATE TABLE TV_1 \(`value` TEXT NOT NULL, `timestamp` TEXT NOT NULL, `path` TEXT, UNIQUE\(`path`, `timestamp`\) ON CONFLICT IGNORE\)/,
+    );
+    assert.equal(await sqlite3(file, "SELECT vin_id, vin FROM VIN_TIV ORDER BY vin_id"), "1|ULF001\n2|VIN2");
+    assert.equal(
+      await sqlite3(file, "SELECT value, timestamp, path FROM TV_1 ORDER BY rowid"),
+      `56.020362896401075|${T(0)}|Vehicle.CurrentLocation.Latitude\n55.0|${T(1)}|Vehicle.Speed`,
+    );
+    assert.equal(await sqlite3(file, "PRAGMA journal_mode"), "wal");
+  });
+});
+
+Deno.test("sqlite store: watermark by rowid survives reopen; same-ts rows are not skipped", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    let store = openSqliteStore(file);
+    await store.insertBatches([{ vin: "V", datapoints: [{ path: "A.B", value: "1", ts: T(5) }] }]);
+    const first = await store.unforwarded("V", { limit: 10 });
+    assert.equal(first.length, 1);
+    await store.advanceWatermark("V", first[0].id);
+    // Arrives later with the same and an older timestamp: the original CESC never sent these.
+    await store.insertBatches([{
+      vin: "V",
+      datapoints: [{ path: "A.C", value: "2", ts: T(5) }, { path: "A.D", value: "3", ts: T(1) }],
+    }]);
+    await store.close();
+    store = openSqliteStore(file);
+    const rest = await store.unforwarded("V", { limit: 10 });
+    assert.deepEqual(rest.map((r) => r.path), ["A.C", "A.D"]);
+    await store.advanceWatermark("V", rest[1].id);
+    await store.advanceWatermark("V", rest[0].id); // never backwards
+    assert.deepEqual(await store.unforwarded("V", { limit: 10 }), []);
+    const [v] = await store.vehicles();
+    assert.equal(v.backlog, 0);
+    assert.equal(v.watermark, rest[1].id);
+    assert.deepEqual(await store.unforwarded("nobody", { limit: 1 }), []);
+    await store.close();
+  });
+});
+
+Deno.test("sqlite store: dead letters, retention deletes only forwarded rows, ping", async () => {
+  await withDir(async (dir) => {
+    const store = openSqliteStore(join(dir, "ovds.db"), { synchronous: "normal" });
+    await store.insertBatches([{
+      vin: "V",
+      datapoints: [1, 2, 3, 4].map((s) => ({ path: "A.B", value: String(s), ts: `2020-01-0${s}T00:00:00Z` })),
+    }]);
+    const rows = await store.unforwarded("V", { limit: 10 });
+    await store.deadLetter("V", [rows[0]], { reason: "http 400: bad record" });
+    const dl = await store.deadLetters();
+    assert.equal(dl.length, 1);
+    assert.equal(dl[0].row.value, "1");
+    assert.equal(dl[0].reason, "http 400: bad record");
+    await store.advanceWatermark("V", rows[1].id);
+    const deleted = await store.applyRetention(24 * 3600_000, { now: new Date("2021-01-01T00:00:00Z") });
+    assert.equal(deleted, 2);
+    assert.deepEqual((await store.unforwarded("V", { limit: 10 })).map((r) => r.value), ["3", "4"]);
+    assert.equal(await store.ping(), true);
+    await store.close();
+    assert.equal(await store.ping(), false);
+    await assert.rejects(store.insertBatches([]), /closed/);
+  });
+});
+
+Deno.test("sqlite store: opens an OVDS file written by another tool and forwards all of it", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "foreign.db");
+    await sqlite3(
+      file,
+      `CREATE TABLE "VIN_TIV" ( "vin_id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "vin" TEXT NOT NULL );
+       INSERT INTO VIN_TIV(vin) VALUES('ULF001');
+       CREATE TABLE TV_1 (\`value\` TEXT NOT NULL, \`timestamp\` TEXT NOT NULL, \`path\` TEXT, UNIQUE(\`path\`, \`timestamp\`) ON CONFLICT IGNORE);
+       INSERT INTO TV_1 VALUES('55.0','2020-06-08T23:37:19Z','Vehicle.Speed');`,
+    );
+    const store = openSqliteStore(file);
+    const [v] = await store.vehicles();
+    assert.deepEqual(v, { vin: "ULF001", vinId: 1, watermark: 0, backlog: 1 });
+    await store.close();
+  });
+});

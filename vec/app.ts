@@ -1,0 +1,305 @@
+/**
+ * Builds and runs a VEC from a validated configuration: DBC → decode plan → WASM decoder, Kuksa mapping → VSS
+ * mapper, a frame source (candump replay or SocketCAN), the sinks (CESC push, MQTT) over on-disk queues, and the
+ * REST API.
+ *
+ * @module
+ */
+import { compileDecodePlan, parseDbc } from "../core/can/mod.ts";
+import { PipelineError } from "../core/errors/mod.ts";
+import type { Logger } from "../core/log/mod.ts";
+import { silentLogger } from "../core/log/mod.ts";
+import { DiskQueue } from "../core/queue/mod.ts";
+import { compileVssMapping, loadVssCatalog } from "../core/vss/mod.ts";
+import { createWasmDecoder } from "../wasm/mod.ts";
+import { createVecApi } from "./api.ts";
+import { redactConfig, type VecConfig } from "./config.ts";
+import { createVecMetrics } from "./metrics.ts";
+import { type FrameSource, Pipeline } from "./pipeline.ts";
+import { CescSink } from "./sinks/cesc.ts";
+import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
+import { CandumpSource, filtersForIds, SocketCanReader } from "./sources/mod.ts";
+import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
+
+/** What a finished run reports. */
+export interface VecSummary {
+  frames: number;
+  signals: number;
+  datapoints: number;
+  seconds: number;
+  framesPerSecond: number;
+  sinks: Record<string, object>;
+}
+
+/** A running VEC. */
+export interface VecHandle {
+  /** Resolves when the source ended (replay) or {@link VecHandle.stop} was called, after sinks drained. */
+  readonly done: Promise<VecSummary>;
+  /** URL of the REST API, when enabled. */
+  readonly apiUrl?: string;
+  readonly pipeline: Pipeline;
+  readonly sinks: readonly DatapointSink[];
+  /** Stops reading; sinks flush to their queues. */
+  stop(): void;
+}
+
+/** Options of {@link startVec}. */
+export interface StartVecOptions {
+  logger?: Logger;
+  /** How long to wait at the end for sinks to deliver queued data (default 10 s). */
+  drainMs?: number;
+  /** Extra sinks (tests, embedding). */
+  sinks?: DatapointSink[];
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new PipelineError(`vec.${what}_unreadable`, `${what} ${path}: ${(e as Error).message}`, { path, cause: e });
+  }
+}
+
+/** Starts a VEC; see the module doc. */
+export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
+  const log = options.logger ?? silentLogger;
+  const t0 = performance.now();
+
+  const can = config.source === "can" ? await setUpCan(config, log) : undefined;
+  const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
+  const sinks: DatapointSink[] = [...(options.sinks ?? [])];
+  const queues: DiskQueue[] = [];
+  const queueOptions = {
+    maxBytes: config.queue.max_bytes,
+    maxAgeMs: config.queue.max_age_hours * 3600_000,
+  };
+  const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
+  if (config.cesc.url) {
+    await Deno.mkdir(config.queue.dir, { recursive: true });
+    const queue = DiskQueue.open(`${config.queue.dir}/cesc-queue.db`, { ...queueOptions, name: "cesc" });
+    queues.push(queue);
+    sinks.push(
+      new CescSink({
+        url: config.cesc.url,
+        path: config.cesc.path,
+        queue,
+        vin: config.vin,
+        batchMaxDatapoints: config.cesc.batch_max_datapoints,
+        batchMaxMs: config.cesc.batch_max_ms,
+        timeoutMs: config.cesc.timeout_ms,
+        retryMinMs: config.cesc.retry_min_ms,
+        retryMaxMs: config.cesc.retry_max_ms,
+        client: httpClient,
+        logger: log.child("cesc"),
+      }),
+    );
+  }
+  if (sinks.length === 0) log.warn("no sink configured: datapoints are only kept for GET /signals", {});
+  for (const sink of sinks) {
+    if (config.vin) sink.setVin?.(config.vin);
+    await sink.start?.();
+  }
+
+  const pipeline = new Pipeline({
+    source: can?.source,
+    decoder: can?.decoder,
+    mapper: can?.mapper,
+    sinks,
+    onVin: (vin) => {
+      if (config.vin) return;
+      log.info("VIN from the bus", { vin });
+      for (const sink of sinks) sink.setVin?.(vin);
+    },
+  });
+
+  const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
+  const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let apiUrl: string | undefined;
+  if (config.api.enabled) {
+    const app = createVecApi({
+      health: () => ({
+        status: "ok",
+        source: viss
+          ? { viss: viss.url, ...viss.source.stats() }
+          : config.can.interface
+          ? { interface: config.can.interface }
+          : { replay: config.can.log },
+        vin: config.vin ?? pipeline.vin ?? viss?.source.vin ?? null,
+        uptime_s: Math.round((Date.now() - pipeline.stats.startedAt) / 1000),
+        message_rate: pipeline.stats.frameRate,
+        frames: pipeline.stats.frames,
+        datapoints: pipeline.stats.datapoints,
+        sinks: sinkStats(),
+      }),
+      publish: (dps: VissDatapoint[]) => {
+        pipeline.inject(dps);
+        return dps.length;
+      },
+      config: () => redactConfig(config),
+      signals: () => Object.fromEntries(pipeline.latest()),
+      metrics: () => "",
+      isKnownPath: (path) => (can ?? viss)!.catalog.get(path) !== undefined,
+    });
+    // prom-client renders asynchronously; serve /metrics here and everything else from the Hono app.
+    const handler = async (req: Request) => {
+      if (new URL(req.url).pathname === "/metrics" && req.method === "GET") {
+        return new Response(await metrics.metrics(), { headers: { "content-type": metrics.contentType } });
+      }
+      return app.fetch(req);
+    };
+    server = Deno.serve({ hostname: config.api.hostname, port: config.api.port, onListen() {} }, handler);
+    const host = config.api.hostname === "0.0.0.0" ? "127.0.0.1" : config.api.hostname;
+    apiUrl = `http://${host}:${server.addr.port}`;
+    log.info("REST API listening", { url: apiUrl });
+  }
+
+  if (viss) {
+    viss.source.onData = (dps) => pipeline.inject(dps);
+    viss.source.onVin = (vin) => {
+      if (config.vin) return;
+      log.info("VIN from the VISSv2 server", { vin });
+      for (const sink of sinks) sink.setVin?.(vin);
+    };
+    viss.source.start();
+  }
+
+  const done = (async (): Promise<VecSummary> => {
+    try {
+      await pipeline.run();
+    } finally {
+      await can?.source.close();
+      await viss?.source.close();
+      for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
+      for (const q of queues) q.close();
+      httpClient?.close();
+      await server?.shutdown();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      frames: pipeline.stats.frames,
+      signals: pipeline.stats.signals,
+      datapoints: pipeline.stats.datapoints,
+      seconds,
+      framesPerSecond: Math.round(pipeline.stats.frames / seconds),
+      sinks: sinkStats(),
+    };
+  })();
+
+  return {
+    done,
+    apiUrl,
+    pipeline,
+    sinks,
+    stop() {
+      pipeline.stop();
+      can?.source.close();
+    },
+  };
+}
+
+/** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
+async function cescHttpClient(config: VecConfig): Promise<Deno.HttpClient | undefined> {
+  const { cert_path, key_path, ca_path } = config.cesc.tls;
+  if (!cert_path && !key_path && !ca_path) return undefined;
+  if (!cert_path !== !key_path) {
+    throw new PipelineError("config.invalid", "cesc.tls: cert_path and key_path go together (client certificate)", {
+      path: "cesc.tls",
+    });
+  }
+  const ca = ca_path ? [await readText(ca_path, "cesc.tls.ca_path")] : undefined;
+  if (cert_path && key_path) {
+    return Deno.createHttpClient({
+      caCerts: ca,
+      cert: await readText(cert_path, "cesc.tls.cert_path"),
+      key: await readText(key_path, "cesc.tls.key_path"),
+    });
+  }
+  return Deno.createHttpClient({ caCerts: ca });
+}
+
+async function setUpCan(config: VecConfig, log: Logger) {
+  const dbc = parseDbc(await readText(config.can.dbc, "dbc"), { filename: config.can.dbc });
+  const plan = compileDecodePlan(dbc);
+  const decoder = await createWasmDecoder(plan, { maxFrames: config.can.batch_frames });
+  const catalog = loadVssCatalog(config.can.catalog);
+  const mapper = compileVssMapping(config.can.mapping, {
+    catalog,
+    signals: plan.signalNames,
+    choices: plan.signalDefs.map((s) => s.choices),
+    source: config.can.mapping,
+  });
+  for (const w of mapper.warnings) log.warn("mapping", { warning: w });
+  log.info("decode plan ready", {
+    dbc: config.can.dbc,
+    messages: plan.messageCount,
+    signals: plan.signalCount,
+    mapped_paths: mapper.dbc2vss.length,
+  });
+
+  const source = await openSource(config, mapper.mappedSignalIds.map((id) => plan.signalMessage[id]), plan);
+  return { source, decoder, mapper, catalog };
+}
+
+async function setUpViss(config: VecConfig, log: Logger) {
+  const requests = parseVissRequests(await readText(config.viss.requests, "requests"), {
+    source: config.viss.requests,
+  });
+  const url = vissUrl(config.viss.url);
+  const catalog = loadVssCatalog(config.can.catalog);
+  // onData/onVin are attached once the pipeline exists.
+  const source = new VissSource({
+    url,
+    requests,
+    vin: config.vin,
+    vinRetryMs: config.viss.vin_retry_ms,
+    reconnectMinMs: config.viss.reconnect_min_ms,
+    reconnectMaxMs: config.viss.reconnect_max_ms,
+    onData: () => {},
+    logger: log.child("viss"),
+  });
+  log.info("VISSv2 source", { url, requests: requests.length });
+  return { source, url, catalog };
+}
+
+async function openSource(
+  config: VecConfig,
+  messageIndexes: number[],
+  plan: { messageDefs: { id: number; extended: boolean }[] },
+): Promise<FrameSource> {
+  if (config.can.log) {
+    const path = config.can.log;
+    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path });
+    return config.can.loop ? new LoopingSource(open, await open()) : await open();
+  }
+  if (config.can.interface) {
+    const ids = [...new Set(messageIndexes)].map((i) => plan.messageDefs[i]);
+    return SocketCanReader.open(config.can.interface, {
+      filters: filtersForIds(ids.map((m) => ({ id: m.id, extended: m.extended }))),
+      fd: config.can.fd,
+      maxBatch: config.can.batch_frames,
+    });
+  }
+  throw new PipelineError("vec.no_source", "no CAN source: set can.interface or can.log");
+}
+
+/** Replays a log again and again: when the inner source ends, a fresh one is opened. */
+class LoopingSource implements FrameSource {
+  #closed = false;
+  constructor(private readonly open: () => Promise<FrameSource>, private inner: FrameSource) {}
+
+  async read(batch: Parameters<FrameSource["read"]>[0]): Promise<number> {
+    if (this.#closed) return -1;
+    const n = await this.inner.read(batch);
+    if (n >= 0) return n;
+    await this.inner.close();
+    if (this.#closed) return -1;
+    this.inner = await this.open();
+    return 0;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.inner.close();
+  }
+}

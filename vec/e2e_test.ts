@@ -1,0 +1,245 @@
+/**
+ * End to end: a generated candump log with known values → VEC (real WASM decoder, real mapping) → a real CESC on
+ * loopback → OVDS rows; and a VISSv2 WebSocket server → VEC → CESC.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { startCesc } from "../cesc/mod.ts";
+import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import { makeTestPki } from "../testing/mod.ts";
+import { startVissTestServer } from "../testing/viss_server.ts";
+import { parseVecConfig } from "./config.ts";
+import { startVec } from "./mod.ts";
+
+const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
+const msg = (id: number) => dbc.messages.find((m) => m.id === id)!;
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0").toUpperCase()).join("");
+const frame = (m: MessageDef, values: Record<string, number>) => {
+  const all = Object.fromEntries(m.signals.map((s) => [s.name, Math.max(0, s.offset)]));
+  return `${m.id.toString(16).toUpperCase().padStart(3, "0")}#${hex(encodeReference(m, { ...all, ...values }))}`;
+};
+const T0 = 1_700_000_000;
+const iso = (t: number) => new Date(t * 1000).toISOString();
+
+/** 20 speed frames and 20 gear frames, 150 ms apart (above every mapped interval_ms of 100). */
+function driveLog(): { text: string; speeds: [string, string][]; gears: [string, string][] } {
+  const lines: string[] = [];
+  const speeds: [string, string][] = [];
+  const gears: [string, string][] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = T0 + i * 0.15;
+    const gear = i < 10 ? 1 : 4; // DI_GEAR_P, then DI_GEAR_D
+    lines.push(`(${t.toFixed(6)}) can0 ${frame(msg(599), { DI_uiSpeed: 10 + i })}`);
+    lines.push(`(${t.toFixed(6)}) can0 ${frame(msg(280), { DI_gear: gear })}`);
+    speeds.push([iso(t), String(10 + i)]);
+    gears.push([iso(t), gear === 1 ? "0" : "1"]);
+  }
+  return { text: lines.join("\n") + "\n", speeds, gears };
+}
+
+function ovdsRows(db: string, vin: string, path: string): [string, string][] {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    const row = sqlite.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ?").get(vin) as { vin_id: number } | undefined;
+    if (!row) return [];
+    return (sqlite.prepare(`SELECT timestamp, value FROM TV_${row.vin_id} WHERE path = ? ORDER BY rowid`).all(
+      path,
+    ) as { timestamp: string; value: string }[]).map((r) => [r.timestamp, r.value]);
+  } finally {
+    sqlite.close();
+  }
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test("e2e: candump replay → VEC → CESC → OVDS rows equal the encoded VSS values", async () => {
+  const dir = await Deno.makeTempDir();
+  const { text, speeds, gears } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  try {
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "E2EVIN0000000001",
+        can: { log: `${dir}/drive.log`, speed: 0 },
+        cesc: { url: cesc.url, batch_max_datapoints: 7, batch_max_ms: 50 },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+    );
+    const summary = await vec.done;
+    assert.equal(summary.frames, 40);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Speed"), speeds);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.OBD.Speed"), speeds);
+    assert.deepEqual(
+      ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
+      gears,
+    );
+    assert.deepEqual(
+      ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.IsParkLockEngaged").map((r) =>
+        r[1]
+      ),
+      [...Array(10).fill("true"), ...Array(10).fill("false")],
+    );
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: the CESC is down for a while, then up: every datapoint arrives once, in order", async () => {
+  const dir = await Deno.makeTempDir();
+  const { text, speeds } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  const port = freePort();
+  const vec = await startVec(
+    parseVecConfig({
+      vin: "E2EVIN0000000002",
+      can: { log: `${dir}/drive.log`, speed: 0 },
+      cesc: {
+        url: `http://127.0.0.1:${port}`,
+        batch_max_datapoints: 5,
+        batch_max_ms: 20,
+        retry_min_ms: 20,
+        retry_max_ms: 60,
+      },
+      queue: { dir: `${dir}/state` },
+      api: { enabled: false },
+    }),
+    { drainMs: 20_000 },
+  );
+  // Let the replay finish and the first pushes fail.
+  const cescSink = vec.sinks.find((s) => s.name === "cesc")!;
+  const stats = () => cescSink.stats() as { failures: number; sentDatapoints: number };
+  while (stats().failures < 2) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(stats().sentDatapoints, 0);
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port, backend: "none" });
+  try {
+    const summary = await vec.done;
+    assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
+    const rows = ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000002", "Vehicle.Speed");
+    assert.deepEqual(rows, speeds, "all speed datapoints, in order, none twice");
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across a dropped WebSocket", async () => {
+  const dir = await Deno.makeTempDir();
+  const viss = startVissTestServer({ vin: "VISSVIN000000001", vinUnavailableTimes: 1 });
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  await Deno.writeTextFile(
+    `${dir}/vecRequests.json`,
+    JSON.stringify({
+      request: [
+        {
+          action: "subscribe",
+          path: "Vehicle.Speed",
+          filter: { type: "timebased", value: { period: "3000" } },
+          requestId: "248",
+        },
+        {
+          action: "subscribe",
+          path: "Vehicle",
+          filter: [
+            { type: "paths", parameter: ["CurrentLocation.Latitude", "CurrentLocation.Longitude"] },
+            { type: "timebased", parameter: { period: "3000" } },
+          ],
+          requestId: "250",
+        },
+      ],
+    }),
+  );
+  const vec = await startVec(
+    parseVecConfig({
+      source: "viss",
+      viss: { url: viss.url, requests: `${dir}/vecRequests.json`, vin_retry_ms: 20, reconnect_min_ms: 10 },
+      cesc: { url: cesc.url, batch_max_datapoints: 100, batch_max_ms: 20 },
+      queue: { dir: `${dir}/state` },
+      api: { port: 0, hostname: "127.0.0.1" },
+    }),
+  );
+  try {
+    await viss.waitForSubscriptions(2);
+    viss.event("Vehicle.Speed", { path: "Vehicle.Speed", dp: { value: "50", ts: "2026-01-01T00:00:00Z" } });
+    viss.event("Vehicle", [
+      { path: "Vehicle.CurrentLocation.Latitude", dp: { value: "56.02", ts: "2026-01-01T00:00:00Z" } },
+      { path: "Vehicle.CurrentLocation.Longitude", dp: { value: "12.59", ts: "2026-01-01T00:00:00Z" } },
+    ]);
+    viss.errorEvent("Vehicle.Speed");
+    viss.drop();
+    await viss.waitForSubscriptions(2, 2);
+    viss.event("Vehicle.Speed", {
+      path: "Vehicle.Speed",
+      dp: [{ value: "51", ts: "2026-01-01T00:00:01Z" }, { value: "52", ts: "2026-01-01T00:00:02Z" }],
+    });
+    const db = `${dir}/ovds.db`;
+    const deadline = Date.now() + 10_000;
+    while (ovdsRows(db, "VISSVIN000000001", "Vehicle.Speed").length < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(ovdsRows(db, "VISSVIN000000001", "Vehicle.Speed"), [
+      ["2026-01-01T00:00:00Z", "50"],
+      ["2026-01-01T00:00:01Z", "51"],
+      ["2026-01-01T00:00:02Z", "52"],
+    ]);
+    assert.deepEqual(ovdsRows(db, "VISSVIN000000001", "Vehicle.CurrentLocation.Latitude"), [
+      ["2026-01-01T00:00:00Z", "56.02"],
+    ]);
+    // The error event was counted, not forwarded as data:null; the health endpoint shows the source's counters.
+    const health = await (await fetch(`${vec.apiUrl}/health`)).json();
+    assert.equal(health.source.errorEvents, 1);
+    assert.equal(health.source.connects, 2);
+    assert.equal(health.vin, "VISSVIN000000001");
+  } finally {
+    vec.stop();
+    await vec.done;
+    await viss.close();
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: VEC → CESC over mutual TLS (client certificate from cesc.tls)", async () => {
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki();
+  const { text, speeds } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  const read = (p: string) => Deno.readTextFileSync(p);
+  const cesc = await startCesc({
+    db: `${dir}/ovds.db`,
+    port: 0,
+    tlsPort: 0,
+    backend: "none",
+    tls: { cert: read(pki.serverCert), key: read(pki.serverKey), ca: read(pki.caCert) },
+  });
+  try {
+    const tlsUrl = cesc.tlsUrl!.replace("127.0.0.1", "localhost");
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "E2EVINTLS0000001",
+        can: { log: `${dir}/drive.log`, speed: 0 },
+        cesc: {
+          url: tlsUrl,
+          batch_max_ms: 20,
+          tls: { cert_path: pki.clientCert, key_path: pki.clientKey, ca_path: pki.caCert },
+        },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+    );
+    const summary = await vec.done;
+    assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVINTLS0000001", "Vehicle.Speed"), speeds);
+  } finally {
+    await cesc.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,211 @@
+/**
+ * The VEC's hot path: frames from a source are written straight into the decoder's batch (WASM memory), decoded in
+ * one call per batch, mapped to VSS, and handed to the sinks once per batch.
+ *
+ * ```
+ * source.read(batch) ─► decoder.decode() ─► mapper.push(signal, value, ts) ─► sinks.write(datapoints)
+ * ```
+ *
+ * @module
+ */
+import type { FrameBatch } from "../core/can/batch.ts";
+import { FRAME_OFF_TS, FRAME_RECORD_SIZE } from "../core/can/batch.ts";
+import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
+
+/** A source of CAN frames that writes them into a batch. */
+export interface FrameSource {
+  /** Fills `batch` (after `batch.clear()` by the caller); resolves with frames written, 0 if none yet, -1 at the end. */
+  read(batch: FrameBatch): Promise<number>;
+  close(): void | Promise<void>;
+}
+
+/** The decode stage (the WASM decoder): reads `batch`, writes (frame index, signal id, value) triples. */
+export interface DecodeStage {
+  readonly batch: FrameBatch;
+  /** Decodes `batch.count` frames; returns the number of decoded signal values. */
+  decode(): number;
+  /** Per output value: index of the frame record. */
+  readonly frameIndex: Uint32Array;
+  /** Per output value: global signal id. */
+  readonly signalId: Uint32Array;
+  /** Per output value: physical value. */
+  readonly value: Float64Array;
+}
+
+/** Receives one mapped VSS datapoint. */
+export type EmitDatapoint = (path: string, value: number | string | boolean, tsSeconds: number) => void;
+
+/** The VSS mapping stage (`core/vss`'s mapper): `push` returns how many datapoints it wrote into `out`. */
+export interface MapStage {
+  /** Ids of the signals that have a mapping; values of other signals are skipped before `push`. */
+  readonly mappedSignalIds?: readonly number[];
+  push(signalId: number, value: number, tsSeconds: number): number;
+  readonly out: readonly { readonly path: string; readonly value: number | string | boolean; readonly ts: number }[];
+}
+
+/** The VSS path carrying the VIN. */
+export const VIN_PATH = "Vehicle.VehicleIdentification.VIN";
+
+/** Pipeline counters. */
+export interface PipelineStats {
+  frames: number;
+  batches: number;
+  signals: number;
+  datapoints: number;
+  startedAt: number;
+  /** Frames per second over the last completed second. */
+  frameRate: number;
+}
+
+/** Options of {@link Pipeline}. */
+export interface PipelineOptions {
+  /** The CAN path; without it the pipeline only carries injected datapoints (e.g. from a VISSv2 source). */
+  source?: FrameSource;
+  decoder?: DecodeStage;
+  mapper?: MapStage;
+  sinks: DatapointSink[];
+  /** Called when the VIN becomes known from the VIN signal. */
+  onVin?: (vin: string) => void;
+  /** Called once per batch with the mapped datapoints (before the sinks). */
+  onDatapoints?: (datapoints: readonly VissDatapoint[]) => void;
+}
+
+/** Runs frames from a source through decode and mapping into sinks. */
+export class Pipeline {
+  #o: PipelineOptions;
+  #stopped = false;
+  #pending: VissDatapoint[] = [];
+  #latest = new Map<string, { value: string; ts: string }>();
+  #lastTs = NaN;
+  #lastIso = "";
+  #vin?: string;
+  #onStop?: () => void;
+  #rateWindowStart = Date.now();
+  #rateWindowFrames = 0;
+  readonly stats: PipelineStats = {
+    frames: 0,
+    batches: 0,
+    signals: 0,
+    datapoints: 0,
+    startedAt: Date.now(),
+    frameRate: 0,
+  };
+  #emit: EmitDatapoint;
+  /** 1 for signal ids with a mapping (when the mapper says which). */
+  #mapped?: Uint8Array;
+
+  /** @param options see {@link PipelineOptions} */
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+    const ids = options.mapper?.mappedSignalIds;
+    if (ids) {
+      this.#mapped = new Uint8Array(Math.max(0, ...ids) + 1);
+      for (const id of ids) this.#mapped[id] = 1;
+    }
+    this.#emit = (path, value, ts) => {
+      if (ts !== this.#lastTs) {
+        this.#lastTs = ts;
+        this.#lastIso = new Date(ts * 1000).toISOString();
+      }
+      const dp = { path, value: String(value), ts: this.#lastIso };
+      this.#pending.push(dp);
+      const latest = this.#latest.get(path);
+      if (latest) {
+        latest.value = dp.value;
+        latest.ts = dp.ts;
+      } else this.#latest.set(path, { value: dp.value, ts: dp.ts });
+      if (path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
+        this.#vin = dp.value;
+        this.#o.onVin?.(dp.value);
+      }
+    };
+  }
+
+  /** The VIN seen on the bus, if any. */
+  get vin(): string | undefined {
+    return this.#vin;
+  }
+
+  /** Latest value per VSS path. */
+  latest(): ReadonlyMap<string, { value: string; ts: string }> {
+    return this.#latest;
+  }
+
+  /** Processes one batch; resolves false at the end of the source. */
+  async step(): Promise<boolean> {
+    const { source, decoder, mapper } = this.#o;
+    if (!source || !decoder || !mapper) return false;
+    const batch = decoder.batch;
+    batch.clear();
+    const n = await source.read(batch);
+    if (n < 0) return false;
+    if (n === 0) return true;
+    this.stats.frames += n;
+    this.stats.batches++;
+    const count = decoder.decode();
+    this.stats.signals += count;
+    const { frameIndex, signalId, value } = decoder;
+    const view = batch.view;
+    const emit = this.#emit;
+    const out = mapper.out;
+    const mapped = this.#mapped;
+    for (let i = 0; i < count; i++) {
+      if (mapped && mapped[signalId[i]] !== 1) continue;
+      const ts = view.getFloat64(frameIndex[i] * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+      const k = mapper.push(signalId[i], value[i], ts);
+      for (let j = 0; j < k; j++) {
+        const dp = out[j];
+        emit(dp.path, dp.value, dp.ts);
+      }
+    }
+    this.#deliver();
+    this.#rateWindowFrames += n;
+    const now = Date.now();
+    if (now - this.#rateWindowStart >= 1000) {
+      this.stats.frameRate = Math.round(this.#rateWindowFrames * 1000 / (now - this.#rateWindowStart));
+      this.#rateWindowStart = now;
+      this.#rateWindowFrames = 0;
+    }
+    return true;
+  }
+
+  /** Datapoints published from outside the bus (REST `/publish`, OBD): recorded and sent like mapped ones. */
+  inject(datapoints: readonly VissDatapoint[]): void {
+    for (const dp of datapoints) {
+      this.#pending.push(dp);
+      this.#latest.set(dp.path, { value: dp.value, ts: dp.ts });
+      if (dp.path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
+        this.#vin = dp.value;
+        this.#o.onVin?.(dp.value);
+      }
+    }
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    if (this.#pending.length === 0) return;
+    const out = this.#pending;
+    this.#pending = [];
+    this.stats.datapoints += out.length;
+    this.#o.onDatapoints?.(out);
+    for (const sink of this.#o.sinks) sink.write(out);
+  }
+
+  /** Runs until the source ends or {@link stop} is called. */
+  async run(): Promise<void> {
+    if (!this.#o.source) {
+      if (!this.#stopped) await new Promise<void>((resolve) => (this.#onStop = resolve));
+      return;
+    }
+    while (!this.#stopped && await this.step()) {
+      // A source that returns 0 frames waits inside read(); yield so timers and the API get their turn.
+      if (this.stats.batches % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  /** Stops after the current batch. */
+  stop(): void {
+    this.#stopped = true;
+    this.#onStop?.();
+  }
+}
