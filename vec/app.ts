@@ -17,6 +17,7 @@ import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
+import { mqttConfigured, MqttSink, mqttSinkOptionsFromConfig } from "./sinks/mqtt.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 import { CandumpSource, filtersForIds, SocketCanReader } from "./sources/mod.ts";
 import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
@@ -93,6 +94,12 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         logger: log.child("cesc"),
       }),
     );
+  }
+  if (mqttConfigured(config)) {
+    await Deno.mkdir(config.queue.dir, { recursive: true });
+    const queue = DiskQueue.open(`${config.queue.dir}/mqtt-queue.db`, { ...queueOptions, name: "mqtt" });
+    queues.push(queue);
+    sinks.push(new MqttSink(mqttSinkOptionsFromConfig(config, { queue, logger: log.child("mqtt") })));
   }
   if (sinks.length === 0) log.warn("no sink configured: datapoints are only kept for GET /signals", {});
   for (const sink of sinks) {

@@ -30,6 +30,7 @@
  * @module
  */
 import { connect, type IClientOptions, type IClientPublishOptions, type MqttClient, Store } from "mqtt";
+import { z } from "zod";
 import { PipelineError } from "../../core/errors/mod.ts";
 import { type Logger, silentLogger } from "../../core/log/mod.ts";
 import {
@@ -247,6 +248,7 @@ export class MqttSink {
   #tokensAt = 0;
   /** The queue may hold items: live QoS 0 of queued topics then goes through it too, to keep order. */
   #backlog = true;
+  #finalQueueStats?: QueueStats;
   #toQueue: PushItem[] = [];
   readonly #commitQueued = () => {
     if (this.#toQueue.length === 0) return;
@@ -741,6 +743,19 @@ export class MqttSink {
     if (sent > 0 && sent === budget) this.#scheduleDrain(0);
   }
 
+  #queueStats(): QueueStats {
+    if (this.#state === "closed" && this.#finalQueueStats) return this.#finalQueueStats;
+    try {
+      return this.#queue.stats();
+    } catch (e) {
+      // the owner closed a shared queue before us
+      if (e instanceof PipelineError && e.code === "queue.closed" && this.#finalQueueStats) {
+        return this.#finalQueueStats;
+      }
+      throw e;
+    }
+  }
+
   /** Counters and the queue's state. */
   stats(): MqttSinkStats {
     this.#commitQueued();
@@ -759,7 +774,7 @@ export class MqttSink {
       unmapped: this.#s.unmapped,
       refused: this.#s.refused,
       refusedByBroker: this.#s.refusedByBroker,
-      queue: this.#queue.stats(),
+      queue: this.#queueStats(),
       ...(this.#s.lastError ? { lastError: this.#s.lastError } : {}),
     };
   }
@@ -829,11 +844,42 @@ export class MqttSink {
     }
     for (const w of this.#connectedWaiters) w();
     this.#connectedWaiters = [];
+    this.#finalQueueStats = this.#queue.stats();
     if (this.#ownsQueue) this.#queue.close();
   }
 }
 
-/** The ESP gateway's `config.json` keys plus the optional `mqtt` section read by {@link mqttSinkOptionsFromConfig}. */
+const policySchema = z.strictObject({
+  qos: z.union([z.literal(0), z.literal(1)]).optional(),
+  minIntervalMs: z.number().min(0).optional(),
+  retain: z.boolean().optional(),
+  queue: z.boolean().optional(),
+});
+
+/** Schema of the `mqtt` section of `config.json` (all keys optional). */
+export const mqttConfigSchema = z.strictObject({
+  /** Set false to keep the MQTT sink off although `endpoint` is set. */
+  enabled: z.boolean().optional(),
+  /** Broker URL; overrides `mqtts://{endpoint}:{port}`. */
+  url: z.url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/ }).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  protocol_version: z.union([z.literal(4), z.literal(5)]).optional(),
+  /** VSS path → topic suffix, merged over the default table. */
+  topics: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** Per-suffix policy overrides, e.g. `{"engine/rpm": {"minIntervalMs": 200}}`. */
+  policies: z.record(z.string().min(1), policySchema).optional(),
+  drain_rate_per_sec: z.number().positive().optional(),
+  max_inflight: z.number().int().min(1).max(65535).optional(),
+  reconnect_min_ms: z.number().int().min(1).optional(),
+  reconnect_max_ms: z.number().int().min(1).optional(),
+  max_payload_bytes: z.number().int().min(1).max(268_435_455).optional(),
+  keepalive_sec: z.number().int().min(0).max(65535).optional(),
+});
+
+/** The `mqtt` section of `config.json`. */
+export type MqttConfigSection = z.infer<typeof mqttConfigSchema>;
+
+/** The ESP gateway's `config.json` keys plus the `mqtt` section read by {@link mqttSinkOptionsFromConfig}. */
 export interface EspMqttConfig {
   endpoint?: string;
   thing_name?: string;
@@ -841,29 +887,32 @@ export interface EspMqttConfig {
   cert_path?: string;
   key_path?: string;
   ca_path?: string;
-  mqtt?: {
-    url?: string;
-    port?: number;
-    protocol_version?: 4 | 5;
-    /** VSS path → topic suffix, merged over the default table. */
-    topics?: Record<string, string>;
-    /** Per-suffix policy overrides, e.g. `{"engine/rpm": {"minIntervalMs": 200}}`. */
-    policies?: Record<string, Partial<TopicPolicy>>;
-    drain_rate_per_sec?: number;
-    max_inflight?: number;
-    reconnect_min_ms?: number;
-    reconnect_max_ms?: number;
-    max_payload_bytes?: number;
-    keepalive_sec?: number;
-  };
+  /** Validated with {@link mqttConfigSchema}. */
+  mqtt?: Record<string, unknown>;
+}
+
+/** Validates the `mqtt` section; errors name the key (`config.invalid`, path `mqtt.<key>`). */
+export function parseMqttConfig(section: unknown): MqttConfigSection {
+  const r = mqttConfigSchema.safeParse(section ?? {});
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `mqtt${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`);
+  throw new PipelineError("config.invalid", `config: ${issues.join("; ")}`, {
+    path: ["mqtt", ...(r.error.issues[0]?.path ?? [])].join("."),
+  });
+}
+
+/** True when the config asks for an MQTT sink: `endpoint` or `mqtt.url` set and `mqtt.enabled` not false. */
+export function mqttConfigured(config: EspMqttConfig): boolean {
+  const m = parseMqttConfig(config.mqtt);
+  return m.enabled !== false && Boolean(config.endpoint || m.url);
 }
 
 /**
  * Build {@link MqttSinkOptions} from the ESP gateway's `config.json` (relative certificate paths are resolved
- * against `baseDir`).
+ * against `baseDir` when given, else used as they are).
  *
  * @param config parsed config.json
- * @param extra `baseDir`, queue file and anything else to set
+ * @param extra `baseDir`, queue and anything else to set
  */
 export function mqttSinkOptionsFromConfig(
   config: EspMqttConfig,
@@ -871,7 +920,7 @@ export function mqttSinkOptionsFromConfig(
 ): MqttSinkOptions {
   const { baseDir, ...rest } = extra;
   const abs = (p?: string) => p === undefined ? undefined : p.startsWith("/") || !baseDir ? p : `${baseDir}/${p}`;
-  const m = config.mqtt ?? {};
+  const m = parseMqttConfig(config.mqtt);
   const thingName = config.thing_name ?? "can-gateway";
   const certPath = abs(config.cert_path);
   const keyPath = abs(config.key_path);

@@ -3,7 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { PipelineError } from "../../core/errors/mod.ts";
 import { DiskQueue } from "../../core/queue/mod.ts";
 import { makeTestPki, startMosquitto, type TestBroker, type TestPki } from "../../testing/mod.ts";
-import { backoffDelay, MqttSink, mqttSinkOptionsFromConfig } from "./mqtt.ts";
+import { backoffDelay, mqttConfigured, MqttSink, mqttSinkOptionsFromConfig } from "./mqtt.ts";
 
 interface Received {
   topic: string;
@@ -434,6 +434,19 @@ Deno.test("mqttSinkOptionsFromConfig reads the ESP gateway keys", () => {
   assert.equal(sink.url, "mqtts://abc.iot.eu-west-1.amazonaws.com:8883");
   assert.equal(sink.topics.forPath("Vehicle.Cabin.IsDomeOn")?.topic, "vehicles/can-gateway/vehicle/dome");
   assert.equal(sink.topics.forPath("Vehicle.Speed")?.topic, "vehicles/can-gateway/vehicle/speed");
+  assert.throws(
+    () => mqttSinkOptionsFromConfig({ mqtt: { drain_rate_per_sec: -1 } }),
+    (e) => e instanceof PipelineError && e.code === "config.invalid" && e.path === "mqtt.drain_rate_per_sec",
+  );
+  assert.throws(
+    () => mqttSinkOptionsFromConfig({ mqtt: { policies: { "engine/rpm": { qos: 2 } } } }),
+    (e) => e instanceof PipelineError && e.path === "mqtt.policies.engine/rpm.qos",
+  );
+  assert.throws(() => mqttSinkOptionsFromConfig({ mqtt: { nope: 1 } }), /mqtt: Unrecognized key/);
+  assert.equal(mqttConfigured({ thing_name: "x" }), false);
+  assert.equal(mqttConfigured({ endpoint: "h" }), true);
+  assert.equal(mqttConfigured({ endpoint: "h", mqtt: { enabled: false } }), false);
+  assert.equal(mqttConfigured({ mqtt: { url: "mqtt://127.0.0.1:1" } }), true);
   assert.throws(() => new MqttSink({ thingName: "x" }), (e) => e instanceof PipelineError && e.code === "mqtt.config");
   assert.throws(() => new MqttSink({ url: "mqtt://h", thingName: "a/b" }), (e) => e instanceof PipelineError);
   return sink.close();
