@@ -180,7 +180,7 @@ Deno.test("MqttSink: RSA client certificates and MQTT 3.1.1 work too", async () 
 Deno.test("MqttSink: per-topic minimum interval keeps the newest value", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
-  const sink = sinkFor(broker, pki, { topics: { policies: { "engine/rpm": { minIntervalMs: 50 } } } });
+  const sink = sinkFor(broker, pki, { topics: { policies: { "engine/rpm": { minIntervalMs: 1000 } } } });
   let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
   try {
     sub = await subscriber(broker, pki, "vehicles/gw-1/engine/rpm");
@@ -304,7 +304,8 @@ Deno.test("MqttSink: broker killed (SIGKILL) mid-stream and restarted: every QoS
 Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dropped offline unless queued", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
-  const sink = sinkFor(broker, pki, { drainRatePerSec: 100 });
+  // a long backoff: the sink reconnects when the test says so (after the observer subscribed)
+  const sink = sinkFor(broker, pki, { drainRatePerSec: 100, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
   let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
   try {
     await sink.start();
@@ -317,6 +318,7 @@ Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dr
     assert.equal(sink.stats().queue.depth, 31);
     await broker.restart();
     sub = await subscriber(broker, pki, "vehicles/gw-1/#");
+    sink.reconnectNow();
     await sink.waitConnected();
     assert.ok(await sink.flush(20_000));
     await until(() => sub!.got.filter((m) => !m.topic.endsWith("connection_state")).length === 31, "31 messages");
