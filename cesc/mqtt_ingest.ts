@@ -202,9 +202,17 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
       s.skipped++;
       return true;
     }
+    let body = raw;
+    if (options.unwrap) {
+      try {
+        body = await options.unwrap(topic, raw);
+      } catch (e) {
+        reject(e, topic, raw); // not authentic: acknowledged, never stored
+        return true;
+      }
+    }
     let datapoints: MqttDatapoint[];
     try {
-      const body = options.unwrap ? await options.unwrap(topic, raw) : raw;
       const path = reverse.get(parts.suffix);
       datapoints = decoder(body, { path, receivedAt: Date.now() });
     } catch (e) {

@@ -177,6 +177,40 @@ Deno.test("MQTT ingest: bad payloads are rejected without blocking; onData failu
   }
 });
 
+Deno.test("MQTT ingest: unwrap hook verifies envelopes; unauthentic messages are rejected, never stored", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const stored: MqttDatapoint[] = [];
+  const rejected: string[] = [];
+  const ingest = await startMqttIngest({
+    ...ingestOptions(broker, pki, (_vin, dps) => {
+      stored.push(...dps);
+      return Promise.resolve();
+    }),
+    unwrap: (_topic, body) => {
+      const text = new TextDecoder().decode(body);
+      if (!text.startsWith("SIGNED:")) throw new PipelineError("security.missing_signature", "no envelope");
+      return new TextEncoder().encode(text.slice("SIGNED:".length));
+    },
+    onReject: (e) => rejected.push(e.code),
+  });
+  const pub = await publisher(broker, pki);
+  try {
+    const dp = JSON.stringify({ path: "Vehicle.Speed", value: 5, ts: "2026-01-01T00:00:00Z" });
+    await pub.publishAsync("vehicles/V1/vehicle/speed", dp, { qos: 1 });
+    await pub.publishAsync("vehicles/V1/gateway/uptime", "1", { qos: 1 }); // unsigned event: rejected too
+    await pub.publishAsync("vehicles/V1/vehicle/speed", "SIGNED:" + dp, { qos: 1 });
+    await until(() => stored.length === 1 && rejected.length === 2, "one stored, two rejected");
+    assert.deepEqual(rejected, ["security.missing_signature", "security.missing_signature"]);
+    assert.equal(stored[0].value, "5");
+  } finally {
+    await pub.endAsync();
+    await ingest.close();
+    await broker.close();
+    await pki.remove();
+  }
+});
+
 Deno.test("MQTT ingest: a certificate from another CA cannot subscribe", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
