@@ -333,6 +333,40 @@ Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dr
   }
 });
 
+Deno.test("MqttSink: the drain spends at most drainRatePerSec tokens (driven by a fake clock)", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  let now = 1_000_000;
+  const sink = sinkFor(broker, pki, { drainRatePerSec: 100, maxInflight: 1000, clock: () => now });
+  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
+  try {
+    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc");
+    await sink.start();
+    for (let i = 0; i < 30; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
+    const settle = async () => {
+      await until(() => sink.stats().inflight === 0, "acknowledgements");
+      await new Promise((r) => setTimeout(r, 50)); // room for a wrong extra publish to show up
+      return sub!.got.length;
+    };
+    assert.equal(await settle(), 0, "no tokens while the clock stands still");
+    now += 20; // 2 tokens at 100/s
+    await until(() => sub!.got.length >= 2, "2 messages");
+    assert.equal(await settle(), 2);
+    now += 10_000; // the bucket holds at most 100/20 = 5 tokens
+    await until(() => sub!.got.length >= 7, "5 more");
+    assert.equal(await settle(), 7);
+    now += 1000;
+    await until(() => sub!.got.length >= 12, "5 more");
+    assert.equal(await settle(), 12);
+    assert.deepEqual(sub.got.map((m) => JSON.parse(m.payload).seq), Array.from({ length: 12 }, (_, i) => i));
+  } finally {
+    await sink.close({ drainMs: 0 });
+    await sub?.client.endAsync();
+    await broker.close();
+    await pki.remove();
+  }
+});
+
 Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
