@@ -1,7 +1,8 @@
 /**
  * `deno task bench:decode`: run `core/can/decode_bench.ts` once and print frames/s, signal values/s and the ratios
- * WASM batch : WASM per-frame : TS reference for each case, then time the whole `decode` command (log in, NDJSON out
- * to /dev/null) over a generated log of about a million frames (the bundled demo drive repeated).
+ * WASM batch : WASM per-frame : TS reference for each case, then time the whole `decode` command (log piped into stdin,
+ * NDJSON out to /dev/null) over about a million frames (the bundled demo drive repeated; `--cli-frames 10000000`
+ * for the flat-RSS check: the summary reports the peak RSS).
  *
  * Figures are given for the fastest iteration (`min`, the least disturbed by other processes on a shared machine)
  * and the mean (`avg`). Goals from issue 3: WASM batch ≥ 100M signal values/s and ≥ 3× the TS reference; the decode
@@ -80,30 +81,27 @@ async function cli(frames: number): Promise<void> {
   const demo = await Deno.readFile(`${root}assets/demo/model3_drive.log`);
   const perCopy = demo.reduce((n, b) => n + (b === 10 ? 1 : 0), 0);
   const copies = Math.max(1, Math.round(frames / perCopy));
-  const dir = await Deno.makeTempDir({ prefix: "bench_decode_" });
-  try {
-    const log = `${dir}/drive.log`;
-    const f = await Deno.open(log, { write: true, create: true });
-    for (let i = 0; i < copies; i++) await f.write(demo);
-    f.close();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", `${root}tools/decode.ts`, "--dbc", `${root}assets/dbc/Model3CAN.dbc`, "--log", log],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const summary = new TextDecoder().decode(out.stderr).trim();
-    if (out.code !== 0) throw new Error(`decode exited with ${out.code}: ${summary}`);
-    const n = Number(summary.match(/frames=(\d+)/)?.[1]);
-    const wall = Number(summary.match(/seconds=([\d.]+)/)?.[1]);
-    const cpu = Number(summary.match(/cpu=([\d.]+)/)?.[1]);
-    console.log(`\ndecode command, ${n} frames of the demo drive → NDJSON on /dev/null:\n  ${summary}`);
-    console.log(
-      `  ${fmtRate(n / wall)} frames/s wall clock, ${fmtRate(n / cpu)} frames per CPU-second ` +
-        `(goal ≥ 1M frames/s: ${n / wall >= 1e6 ? "met" : n / cpu >= 1e6 ? "met in CPU time only" : "MISSED"})`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // The log is piped into the command's stdin (no temporary file, however many frames).
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", `${root}tools/decode.ts`, "--dbc", `${root}assets/dbc/Model3CAN.dbc`, "--log", "-"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  for (let i = 0; i < copies; i++) await w.write(demo);
+  await w.close();
+  const out = await child.output();
+  const summary = new TextDecoder().decode(out.stderr).trim();
+  if (out.code !== 0) throw new Error(`decode exited with ${out.code}: ${summary}`);
+  const n = Number(summary.match(/frames=(\d+)/)?.[1]);
+  const wall = Number(summary.match(/seconds=([\d.]+)/)?.[1]);
+  const cpu = Number(summary.match(/cpu=([\d.]+)/)?.[1]);
+  console.log(`\ndecode command, ${n} frames of the demo drive on stdin → NDJSON on /dev/null:\n  ${summary}`);
+  console.log(
+    `  ${fmtRate(n / wall)} frames/s wall clock, ${fmtRate(n / cpu)} frames per CPU-second ` +
+      `(goal ≥ 1M frames/s: ${n / wall >= 1e6 ? "met" : n / cpu >= 1e6 ? "met in CPU time only" : "MISSED"})`,
+  );
 }
 
 if (import.meta.main) {

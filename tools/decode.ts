@@ -386,7 +386,13 @@ async function main(args: string[]): Promise<void> {
 
   const t0 = performance.now();
   const plan = compileDecodePlan(await loadDbc(values.dbc));
-  const decoder = await createWasmDecoder(plan, { maxFrames: batchSize });
+  // NDJSON without labels is written by the WASM module itself; CSV and --choices by the formatters here.
+  const wasmText = values.format === "ndjson" && !values.choices;
+  const decoder = await createWasmDecoder(plan, { maxFrames: batchSize, ndjson: wasmText });
+  const sink = (chunk: Uint8Array) => {
+    let off = 0;
+    while (off < chunk.length) off += Deno.stdout.writeSync(chunk.subarray(off));
+  };
   const ifaces = decoder.batch.ifaces;
   const fmt = values.format === "csv" ? csv(plan, ifaces, values.choices) : ndjson(plan, ifaces, values.choices);
   const out = new ByteOut();
@@ -399,15 +405,23 @@ async function main(args: string[]): Promise<void> {
   let decoded = 0;
   let count = 0;
   let valueCount = 0;
+  let batches = 0;
+  let rssPeak = 0;
   const consume = () => {
     if (batch.count === 0) return;
+    // RSS sampled every 64 batches: it must stay flat however long the log is.
+    if ((batches++ & 63) === 0) rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
     const n = batch.count;
     const k = decoder.decode();
     count += n;
     decoded += decoder.matched;
     valueCount += k;
-    fmt.batch(out, decoder, n, k);
-    out.flushSync(Deno.stdout);
+    if (decoder.ndjson) {
+      decoder.ndjson.write(n, k, sink);
+    } else {
+      fmt.batch(out, decoder, n, k);
+      out.flushSync(Deno.stdout);
+    }
     batch.clear();
   };
   fmt.header(out);
@@ -442,6 +456,7 @@ async function main(args: string[]): Promise<void> {
   console.error(
     `decode: frames=${count} decoded=${decoded} unknown=${count - decoded} errors=${stats.skipped} ` +
       `values=${valueCount} seconds=${seconds.toFixed(3)} cpu=${cpuSeconds.toFixed(3)} ` +
+      `rss_peak_mb=${(Math.max(rssPeak, Deno.memoryUsage().rss) / 2 ** 20).toFixed(0)} ` +
       `frames/s=${Math.round(count / seconds)}`,
   );
 }

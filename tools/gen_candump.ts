@@ -7,9 +7,9 @@
  * ```
  *
  * The log replays a short drive ({@link driveProfile}): parked in P, shift to D, accelerate to ~90 km/h, cruise
- * with a lane change (turn signal), brake to a stop (brake light, regenerative power), back to P. Every message
- * that carries a signal named in the VSS mapping (`dbc2vss.signal` / `vss2dbc.signal` entries of `--mapping`), or a
- * profile signal, is sent at its `GenMsgCycleTime` (else the mapping's `interval_ms`, else 100 ms) with a small
+ * with a lane change (turn signal), brake to a stop (brake light, regenerative power), back to P. With `--mapping`,
+ * every message that carries a signal named in the VSS mapping (`dbc2vss.signal` / `vss2dbc.signal` entries), or a
+ * profile signal, is sent (without it, every message of the DBC) at its `GenMsgCycleTime` (else the mapping's `interval_ms`, else 100 ms) with a small
  * deterministic jitter. Profile signals get their profile value, every other signal raw 0. Frames are encoded with
  * `encodeReference` and written with `CandumpWriter`, so the output is deterministic for the same arguments.
  * @module
@@ -112,7 +112,10 @@ export interface GenerateOptions {
 export function generateDrive(messages: MessageDef[], options: GenerateOptions): CanFrame[] {
   const start = options.start ?? 1700000000;
   const profileNames = new Set(Object.keys(driveProfile(0)));
-  const chosen = messages.filter((m) => m.signals.some((s) => options.signals.has(s.name) || profileNames.has(s.name)));
+  // With a mapping: the messages carrying a mapped or profile signal; without one: every message.
+  const chosen = options.signals.size === 0
+    ? messages
+    : messages.filter((m) => m.signals.some((s) => options.signals.has(s.name) || profileNames.has(s.name)));
   let seed = 7;
   const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const frames: CanFrame[] = [];

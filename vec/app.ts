@@ -10,11 +10,14 @@ import { PipelineError } from "../core/errors/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { silentLogger } from "../core/log/mod.ts";
 import { DiskQueue } from "../core/queue/mod.ts";
-import { compileVssMapping, loadVssCatalog } from "../core/vss/mod.ts";
+import { createSigner, KeyStore, type Signer } from "../core/security/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import { createVecMetrics } from "./metrics.ts";
+import { type ObdHandle, openObdLink, parseObdConfig, startObd } from "./obd.ts";
+import type { CanLink } from "../core/isotp/mod.ts";
 import { type FrameSource, Pipeline } from "./pipeline.ts";
 import { CescSink } from "./sinks/cesc.ts";
 import { mqttConfigured, MqttSink, mqttSinkOptionsFromConfig } from "./sinks/mqtt.ts";
@@ -51,6 +54,8 @@ export interface StartVecOptions {
   drainMs?: number;
   /** Extra sinks (tests, embedding). */
   sinks?: DatapointSink[];
+  /** CAN link for OBD-II instead of a SocketCAN socket on `obd.interface` (tests, simulators); the caller owns it. */
+  obdLink?: CanLink;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -65,6 +70,17 @@ async function readText(path: string, what: string): Promise<string> {
 export async function startVec(config: VecConfig, options: StartVecOptions = {}): Promise<VecHandle> {
   const log = options.logger ?? silentLogger;
   const t0 = performance.now();
+  const obdConfig = parseObdConfig(config.obd);
+  const obdIface = obdConfig.interface ?? config.can.interface;
+  if (obdConfig.enabled && !obdIface && !options.obdLink) {
+    throw new PipelineError(
+      "config.invalid",
+      "obd.enabled needs obd.interface or can.interface: OBD-II polls a live bus, it cannot run on a replay",
+      { path: "obd.interface" },
+    );
+  }
+  // Opened first, so a missing interface or AF_CAN fails before anything else has started.
+  const obdOwnLink = obdConfig.enabled && !options.obdLink ? openObdLink(obdIface!, obdConfig) : undefined;
 
   const can = config.source === "can" ? await setUpCan(config, log) : undefined;
   const viss = config.source === "viss" ? await setUpViss(config, log) : undefined;
@@ -75,6 +91,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     maxAgeMs: config.queue.max_age_hours * 3600_000,
   };
   const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
+  const signer = config.security.sign ? await createVecSigner(config) : undefined;
+  if (signer) log.info("signing uplinks", { key_id: config.security.key_id, tag_bits: config.security.tag_bits });
   if (config.cesc.url) {
     await Deno.mkdir(config.queue.dir, { recursive: true });
     const queue = DiskQueue.open(`${config.queue.dir}/cesc-queue.db`, { ...queueOptions, name: "cesc" });
@@ -91,6 +109,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         retryMinMs: config.cesc.retry_min_ms,
         retryMaxMs: config.cesc.retry_max_ms,
         client: httpClient,
+        signer: signer && ((req) => signer.signHttp(req)),
         logger: log.child("cesc"),
       }),
     );
@@ -119,6 +138,26 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     },
   });
 
+  let obd: { handle: ObdHandle; link?: ReturnType<typeof openObdLink> } | undefined;
+  if (obdConfig.enabled) {
+    const handle = startObd(obdConfig, {
+      link: options.obdLink ?? obdOwnLink!,
+      // Values (and the VIN, which the pipeline hands to the sinks) go through the pipeline like decoded signals.
+      inject: (dps) => pipeline.inject(dps),
+      // DTC events (QoS 1), error count, health: to every sink that publishes events (the MQTT sink).
+      onEvent: (e) => {
+        const { topic, qos, ...payload } = e;
+        for (const s of sinks) {
+          (s as { publishEvent?: (t: string, p: unknown, o: { qos: 0 | 1 }) => void }).publishEvent?.(topic, payload, {
+            qos,
+          });
+        }
+      },
+      log: log.child("obd"),
+    });
+    obd = { handle, link: obdOwnLink };
+  }
+
   const sinkStats = () => Object.fromEntries(sinks.map((s) => [s.name, s.stats()]));
   const metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -138,6 +177,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
         frames: pipeline.stats.frames,
         datapoints: pipeline.stats.datapoints,
         sinks: sinkStats(),
+        ...(obd ? { obd: obd.handle.stats() } : {}),
       }),
       publish: (dps: VissDatapoint[]) => {
         pipeline.inject(dps);
@@ -177,6 +217,8 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     } finally {
       await can?.source.close();
       await viss?.source.close();
+      await obd?.handle.stop();
+      await obd?.link?.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
       for (const q of queues) q.close();
       httpClient?.close();
@@ -203,6 +245,32 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       can?.source.close();
     },
   };
+}
+
+/** The uplink signer (`core/security` envelope) from `security.key_file` or `security.key_env`. */
+async function createVecSigner(config: VecConfig): Promise<Signer> {
+  const { key_id, key_file, key_env, sender_id, tag_bits } = config.security;
+  if (!key_id) {
+    throw new PipelineError("config.invalid", "security.sign needs security.key_id", { path: "security.key_id" });
+  }
+  const store = key_file ? await KeyStore.fromFile(key_file) : KeyStore.fromEnv({ name: key_env });
+  const key = store.get(key_id);
+  if (!key) {
+    const where = key_file ?? `$${key_env}`;
+    throw new PipelineError(
+      "security.unknown_key",
+      `${where} has no key "${key_id}" (it has: ${store.ids().join(", ")})`,
+      {
+        path: "security.key_id",
+      },
+    );
+  }
+  return createSigner({
+    keyId: key_id,
+    key,
+    senderId: sender_id ?? config.vin ?? config.thing_name,
+    tagBits: tag_bits,
+  });
 }
 
 /** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
@@ -233,7 +301,7 @@ async function setUpCan(config: VecConfig, log: Logger) {
   const mapper = compileVssMapping(config.can.mapping, {
     catalog,
     signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
+    choices: physicalChoices(plan.signalDefs),
     source: config.can.mapping,
   });
   for (const w of mapper.warnings) log.warn("mapping", { warning: w });
@@ -276,7 +344,7 @@ async function openSource(
 ): Promise<FrameSource> {
   if (config.can.log) {
     const path = config.can.log;
-    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path });
+    const open = () => CandumpSource.open(path, { speed: config.can.speed, source: path, lenient: config.can.lenient });
     return config.can.loop ? new LoopingSource(open, await open()) : await open();
   }
   if (config.can.interface) {

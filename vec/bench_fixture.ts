@@ -5,7 +5,7 @@
  * @module
  */
 import { compileDecodePlan, encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
-import { compileVssMapping, loadVssCatalog } from "../core/vss/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { toVissData } from "../core/viss/mod.ts";
 import { createWasmDecoder } from "../wasm/mod.ts";
 import { DEFAULT_CATALOG, DEFAULT_DBC, DEFAULT_MAPPING } from "./config.ts";
@@ -35,7 +35,7 @@ export async function buildModel3Log(frames: number, options: { stepMs?: number 
   const mapper = compileVssMapping(DEFAULT_MAPPING, {
     catalog: loadVssCatalog(DEFAULT_CATALOG),
     signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
+    choices: physicalChoices(plan.signalDefs),
   });
   const messages = [...new Set(mapper.mappedSignalIds.map((id) => plan.signalMessage[id]))]
     .map((i) => plan.messageDefs[i]);
@@ -74,7 +74,7 @@ export async function createBenchPipeline(log: string): Promise<{ pipeline: Pipe
   const mapper = compileVssMapping(DEFAULT_MAPPING, {
     catalog: loadVssCatalog(DEFAULT_CATALOG),
     signals: plan.signalNames,
-    choices: plan.signalDefs.map((s) => s.choices),
+    choices: physicalChoices(plan.signalDefs),
   });
   const sink = new MemoryJsonSink();
   const pipeline = new Pipeline({ source: new CandumpSource(log, { speed: 0 }), decoder, mapper, sinks: [sink] });

@@ -97,7 +97,7 @@ const securitySchema = z.strictObject({
   key_env: z.string().min(1).optional(),
   /** Sender id in the envelope (default: the VIN or thing name). */
   sender_id: z.string().min(1).optional(),
-  tag_bits: z.number().int().min(32).max(256).multipleOf(8).default(256),
+  tag_bits: z.number().int().min(32).max(256).multipleOf(8).default(128),
 });
 
 const apiSchema = z.strictObject({

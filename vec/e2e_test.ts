@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { startCesc } from "../cesc/mod.ts";
 import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import { createVerifier, KeyStore } from "../core/security/mod.ts";
 import { makeTestPki } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
@@ -240,6 +241,55 @@ Deno.test("e2e: VEC → CESC over mutual TLS (client certificate from cesc.tls)"
   } finally {
     await cesc.close();
     await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e: signed pushes (core/security envelope) are verified by the CESC; a wrong key is refused and nothing is stored", async () => {
+  const dir = await Deno.makeTempDir();
+  const { text, speeds } = driveLog();
+  await Deno.writeTextFile(`${dir}/drive.log`, text);
+  await Deno.writeTextFile(
+    `${dir}/vec.keys`,
+    "k1=hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/wrong.keys`,
+    "k1=hex:ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+  );
+  const verifier = createVerifier({ keys: await KeyStore.fromFile(`${dir}/vec.keys`) });
+  const cesc = await startCesc({
+    db: `${dir}/ovds.db`,
+    port: 0,
+    backend: "none",
+    verify: (req) => verifier.verifyRequest(req),
+  });
+  const config = (vin: string, keys: string) =>
+    parseVecConfig({
+      vin,
+      can: { log: `${dir}/drive.log`, speed: 0 },
+      cesc: { url: cesc.url, batch_max_ms: 20, retry_min_ms: 10, retry_max_ms: 20 },
+      queue: { dir: `${dir}/state-${vin}` },
+      security: { sign: true, key_id: "k1", key_file: `${dir}/${keys}` },
+      api: { enabled: false },
+    });
+  try {
+    const good = await startVec(config("SIGNEDVIN0000001", "vec.keys"));
+    await good.done;
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000001", "Vehicle.Speed"), speeds);
+    const accepted = verifier.metrics().accepted;
+    assert.ok(accepted >= 1);
+
+    const bad = await startVec(config("SIGNEDVIN0000002", "wrong.keys"), { drainMs: 1500 });
+    const summary = await bad.done;
+    const stats = summary.sinks.cesc as { failures: number; lastError: string; queued: number };
+    assert.ok(stats.failures >= 1);
+    assert.match(stats.lastError, /401/);
+    assert.ok(stats.queued > 0, "refused data stays queued, not dropped");
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000002", "Vehicle.Speed"), []);
+    assert.ok(verifier.metrics().bad_signature >= 1);
+  } finally {
+    await cesc.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -409,3 +409,55 @@ Deno.test("property: WASM decode equals the reference on every message of the bu
     );
   }
 });
+
+Deno.test("NDJSON writer: lines equal JSON.stringify of the decoded values", async () => {
+  const m = msgDef({
+    id: 0x1f334455,
+    extended: true,
+    name: 'Mixed "quoted"',
+    signals: [
+      sig({ name: "u8", startBit: 0, length: 8 }),
+      sig({ name: "s16", startBit: 8, length: 16, signed: true, factor: 0.01, offset: -1 }),
+      sig({ name: "big", startBit: 0, length: 64, factor: 3 }),
+      sig({ name: "f32", startBit: 32, length: 32, valueType: "float32" }),
+      sig({ name: "neg", startBit: 24, length: 8, signed: true, factor: 1e6 }),
+    ],
+  });
+  const d = await createWasmDecoder(compileDecodePlan(dbc([m])), { maxFrames: 257, ndjson: true });
+  let seed = 3;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  const tss = [1436509052.249713, 1700000000, 0.25, 1e-7, 5e9 + 0.5, 1700000000.1];
+  for (let i = 0; i < 256; i++) {
+    const data = new Uint8Array(8).map(rnd);
+    if (i % 17 === 0) data.set([0x00, 0x00, 0xc0, 0x7f], 4); // f32 NaN → null
+    d.batch.push({ ...frame(0x1f334455, data, true), iface: i % 2 ? "can0" : 'vcan"1', timestamp: tss[i % 6] });
+  }
+  d.batch.push(frame(0x123, new Uint8Array(8))); // unknown: no line
+  const n = d.decode();
+  const chunks: string[] = [];
+  d.ndjson!.write(d.batch.count, n, (c) => chunks.push(new TextDecoder().decode(c)));
+  const lines = chunks.join("").split("\n");
+  assert.equal(lines.pop(), "");
+  assert.equal(lines.length, 256);
+  for (let f = 0; f < 256; f++) {
+    const fr = d.batch.get(f);
+    const signals: Record<string, number> = {};
+    for (let i = 0; i < n; i++) if (d.frameIndex[i] === f) signals[d.plan.signalNames[d.signalId[i]]] = d.value[i];
+    const expected = JSON.stringify({
+      ts: fr.timestamp,
+      iface: fr.iface,
+      id: fr.id,
+      extended: true,
+      message: m.name,
+      signals,
+    });
+    assert.equal(lines[f], expected);
+  }
+});
+
+Deno.test("createWasmDecoder: refuses sizes it cannot hold", async () => {
+  const m = msgDef({ id: 1, name: "M", signals: [sig({ name: "a", startBit: 0, length: 8 })] });
+  const plan = compileDecodePlan(dbc([m]));
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 0 }), { code: "wasm.decoder" });
+  await assert.rejects(() => createWasmDecoder(plan, { maxFrames: 40_000_000 }), { code: "wasm.decoder" });
+});

@@ -5,6 +5,8 @@
  * Each module is compiled once per process and instantiated on demand; callers
  * use the higher-level bindings re-exported here.
  *
+ * Crypto (SHA-256, HMAC-SHA256, envelope policy): {@link WasmCrypto}.
+ *
  * @example
  * ```ts
  * import { compileDecodePlan } from "../core/can/mod.ts";
@@ -17,7 +19,14 @@
  *   console.log(decoder.frameIndex[i], decoder.plan.signalNames[decoder.signalId[i]], decoder.value[i]);
  * }
  * ```
+ *
+ * ```ts
+ * import { WasmCrypto } from "./mod.ts";
+ * const c = await WasmCrypto.create();
+ * const digest = c.sha256(new TextEncoder().encode("abc"));
+ * ```
  * @module
  */
 export { ascImports, loadWasmModule } from "./loader.ts";
-export { createWasmDecoder, type WasmDecoder, type WasmDecoderOptions } from "./decoder.ts";
+export { createWasmDecoder, type NdjsonWriter, type WasmDecoder, type WasmDecoderOptions } from "./decoder.ts";
+export * from "./crypto.ts";

@@ -30,6 +30,34 @@ export interface VssDatapoint {
   readonly ts: number;
 }
 
+/** The parts of a DBC signal definition {@link physicalChoices} needs (structurally a `core/can` `SignalDef`). */
+export interface ChoiceSource {
+  /** `VAL_` table: raw value → label. */
+  readonly choices?: ReadonlyMap<number, string>;
+  /** Scale factor. */
+  readonly factor: number;
+  /** Offset. */
+  readonly offset: number;
+}
+
+/**
+ * Turn raw-keyed `VAL_` tables into tables keyed by the physical value the decoder emits (`raw * factor + offset`,
+ * computed the same way as the decoder), ready for {@link CompileVssMappingOptions.choices}.
+ *
+ * @param defs signal definitions by global signal id (e.g. a decode plan's `signalDefs`)
+ */
+export function physicalChoices(defs: readonly ChoiceSource[]): (Map<number, string> | undefined)[] {
+  return defs.map((d) => {
+    if (!d.choices || d.choices.size === 0) return undefined;
+    const table = new Map<number, string>();
+    for (const [raw, label] of d.choices) {
+      const v = raw * d.factor + d.offset;
+      if (!table.has(v)) table.set(v, label);
+    }
+    return table;
+  });
+}
+
 /** Options for {@link compileVssMapping}. */
 export interface CompileVssMappingOptions {
   /** The VSS catalog the mapping is checked against (paths, datatypes, min/max, allowed). */
@@ -37,10 +65,16 @@ export interface CompileVssMappingOptions {
   /** `signals[i]` is the DBC signal name of global signal id `i`. Names may repeat (same signal in several messages). */
   signals: readonly string[];
   /**
-   * Optional value tables: `choices[i]` maps a value of signal `i` (as the decoder emits it) to its `VAL_` label.
-   * With it, `mapping` entries whose `from` is a label are resolved at compile time and `push` needs no label.
+   * Optional value tables: `choices[i]` maps a value of signal `i` *as the decoder emits it* (physical) to its `VAL_`
+   * label; build it with {@link physicalChoices}. With it, `mapping` entries whose `from` is a label are resolved at
+   * compile time and `push` needs no label.
    */
   choices?: readonly (ReadonlyMap<number, string> | undefined)[];
+  /**
+   * Optional DBC units by signal id (e.g. `plan.signalDefs.map((d) => d.unit)`). An entry without a transform whose
+   * DBC unit and VSS unit are both recognised and differ (say `C` vs `percent`) adds a warning.
+   */
+  units?: readonly (string | undefined)[];
   /** Called for every emitted datapoint (with the reused datapoint object), in addition to filling `out`. */
   onDatapoint?: (dp: VssDatapoint) => void;
   /** Name of the mapping source for messages; defaults to the file path or `<object>`. */
@@ -107,8 +141,10 @@ export interface SignalBatch {
   readonly ids: ArrayLike<number>;
   /** Physical values. */
   readonly values: ArrayLike<number>;
-  /** Timestamps, seconds. */
+  /** Timestamps in seconds: one per value, or one per frame when `frameIndex` is given. */
   readonly ts: ArrayLike<number>;
+  /** Frame record of each value (the WASM decoder's `frameIndex`): value k's time is then `ts[frameIndex[k]]`. */
+  readonly frameIndex?: ArrayLike<number>;
   /** Number of valid entries (defaults to `ids.length`). */
   readonly count?: number;
 }
@@ -140,6 +176,8 @@ export interface VssMapper {
   pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number;
   /** Whether a signal id has a dbc2vss entry. */
   isMapped(signalId: number): boolean;
+  /** Copies of the last datapoint emitted for each VSS path (for status APIs such as `GET /signals`; allocates). */
+  latest(): VssDatapoint[];
   /** Forget throttling/on-change state and zero the counters. */
   reset(): void;
 }
@@ -243,6 +281,8 @@ class Entry implements Dbc2VssEntry {
   hasLast = false;
   lastValue: VssValue = 0;
   readonly transform: "none" | "mapping" | "math";
+  /** `byNumber` as an array when all its keys are small non-negative integers (the usual value tables). */
+  readonly dense: readonly (Coerced | typeof NO_MATCH)[] | undefined;
 
   constructor(
     readonly path: string,
@@ -262,8 +302,70 @@ class Entry implements Dbc2VssEntry {
     readonly table: ReadonlyMap<number, string> | undefined,
   ) {
     this.dp = new Dp(path);
+    this.dense = denseTable(byNumber);
     this.transform = kind === Kind.None ? "none" : kind === Kind.Mapping ? "mapping" : "math";
   }
+}
+
+/** Spellings of units found in DBC files and VSS, mapped to the VSS unit. */
+const UNIT_ALIASES: Readonly<Record<string, string>> = {
+  "c": "celsius",
+  "degc": "celsius",
+  "°c": "celsius",
+  "celsius": "celsius",
+  "%": "percent",
+  "percent": "percent",
+  "kph": "km/h",
+  "km/h": "km/h",
+  "kmh": "km/h",
+  "deg": "degrees",
+  "degrees": "degrees",
+  "°": "degrees",
+  "deg/s": "degrees/s",
+  "degrees/s": "degrees/s",
+  "rpm": "rpm",
+  "nm": "Nm",
+  "kw": "kW",
+  "kwh": "kWh",
+  "w": "W",
+  "v": "V",
+  "a": "A",
+  "ah": "Ah",
+  "s": "s",
+  "sec": "s",
+  "min": "min",
+  "h": "h",
+  "m": "m",
+  "km": "km",
+  "cm": "cm",
+  "mm": "mm",
+  "pa": "Pa",
+  "kpa": "kPa",
+  "m/s^2": "m/s^2",
+  "kg": "kg",
+  "l": "l",
+};
+
+/** The VSS unit a DBC or VSS unit spelling stands for, or undefined when not recognised. */
+export function canonicalUnit(unit: string | undefined): string | undefined {
+  if (unit === undefined) return undefined;
+  const key = unit.trim().toLowerCase();
+  return Object.hasOwn(UNIT_ALIASES, key) ? UNIT_ALIASES[key] : undefined;
+}
+
+const NO_MATCH = Symbol("no match");
+const DENSE_LIMIT = 1024;
+
+function denseTable(byNumber: ReadonlyMap<number, Coerced> | undefined): (Coerced | typeof NO_MATCH)[] | undefined {
+  if (byNumber === undefined) return undefined;
+  let size = 0;
+  for (const k of byNumber.keys()) {
+    if (!Number.isInteger(k) || k < 0 || k >= DENSE_LIMIT) return undefined;
+    if (k + 1 > size) size = k + 1;
+  }
+  const dense = new Array<Coerced | typeof NO_MATCH>(size).fill(NO_MATCH);
+  for (const [k, v] of byNumber) dense[k] = v;
+  return dense;
 }
 
 const SCALARS = new Set([
@@ -295,9 +397,11 @@ function describeValue(v: unknown): string {
  *   number or boolean `from` matches an unlabelled value); no match → dropped;
  * - `math` runs on the numeric value; a labelled value or a failed evaluation → dropped;
  * - no transform: a labelled value becomes its label for `string` leaves, else the number;
- * - on-change compares with the last emitted value; the first value always passes.
- * Then the value is converted to the leaf's datatype (ints truncate toward zero like Python `int()`) and checked
- * against the datatype range, `min`/`max` and `allowed`; failures are dropped and counted in `stats`.
+ * - the transformed value is converted to the leaf's datatype (ints truncate toward zero like Python `int()`,
+ *   numbers become strings for `string` leaves, non-zero is `true` for `boolean`) and checked against the datatype
+ *   range, `min`/`max` and `allowed`; failures are dropped and counted in `stats` (never thrown);
+ * - on-change compares the converted value with the last emitted one; the first value always passes.
+ * `mapping` targets (`to`) are converted and checked at compile time, so a bad target fails start-up.
  *
  * @param mappingJson the mapping: parsed object, JSON text, or a file path/URL
  * @throws {PipelineError} `vss.mapping.unknown_path` / `vss.mapping.unknown_signal` naming the VSS path and the DBC
@@ -419,7 +523,26 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
       intervalMs = iv;
     } else intervalMs = onChange ? 0 : 1000;
 
+    if ("multiplexer" in d) {
+      throw new PipelineError(
+        "vss.mapping.unsupported",
+        `${source}: ${path}.${key}.multiplexer: multiplexer conditions are not supported; the decoder already emits ` +
+          `only the signals active for a frame's multiplexer value, so remove the condition`,
+        { path: `${path}.${key}.multiplexer` },
+      );
+    }
     const tr = parseTransform(path, d, key);
+    if (tr.kind === Kind.None && options.units) {
+      const dbcUnit = ids.map((i) => options.units![i]).find((u) => u !== undefined && u !== "");
+      const a = canonicalUnit(dbcUnit);
+      const b = canonicalUnit(leaf.unit);
+      if (a !== undefined && b !== undefined && a !== b) {
+        warnings.push(
+          `${path}: DBC signal ${signal} is in "${dbcUnit}" but the VSS leaf is in "${leaf.unit}" and there is no ` +
+            `transform; add a math transform`,
+        );
+      }
+    }
     const coercer = new Coercer(leaf);
     // One value table for the name: ambiguous signals share a name and, in practice, a table.
     const table = choices ? ids.map((i) => choices[i]).find((t) => t !== undefined) : undefined;
@@ -552,6 +675,14 @@ class Mapper implements VssMapper {
     return this.#bySignal[signalId] !== undefined;
   }
 
+  latest(): VssDatapoint[] {
+    const out: VssDatapoint[] = [];
+    for (const e of this.dbc2vss) {
+      if (e.hasLast) out.push({ path: e.path, value: e.dp.value, ts: e.dp.ts });
+    }
+    return out;
+  }
+
   push(signalId: number, value: number, tsSeconds: number, choiceLabel?: string): number {
     const list = this.#bySignal[signalId];
     const stats = this.stats;
@@ -572,7 +703,7 @@ class Mapper implements VssMapper {
   }
 
   pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number {
-    const { ids, values, ts } = batch;
+    const { ids, values, ts, frameIndex } = batch;
     const count = batch.count ?? ids.length;
     const stats = this.stats;
     let total = 0;
@@ -584,7 +715,7 @@ class Mapper implements VssMapper {
       }
       stats.received++;
       const value = values[k];
-      const t = ts[k];
+      const t = frameIndex === undefined ? ts[k] : ts[frameIndex[k]];
       for (let i = 0; i < list.length; i++) {
         const dp = this.#evaluate(list[i], value, t, undefined);
         if (dp !== undefined) {
@@ -611,8 +742,13 @@ class Mapper implements VssMapper {
     let c: Coerced;
     switch (e.kind) {
       case Kind.Mapping: {
-        const hit = label !== undefined ? e.byLabel!.get(label) : e.byNumber!.get(value);
-        if (hit === undefined) {
+        let hit: Coerced | typeof NO_MATCH | undefined;
+        if (label !== undefined) hit = e.byLabel!.get(label);
+        else if (e.dense !== undefined) {
+          const dense = e.dense;
+          hit = value >= 0 && value < dense.length && (value | 0) === value ? dense[value] : NO_MATCH;
+        } else hit = e.byNumber!.get(value);
+        if (hit === undefined || hit === NO_MATCH) {
           stats.noMatch++;
           return undefined;
         }

@@ -119,43 +119,6 @@ const ARITY: Readonly<Record<string, readonly [number, number]>> = {
 
 const CONSTANTS: Readonly<Record<string, number>> = { E: Math.E, PI: Math.PI };
 
-/** Apply a binary operator with py_expression_eval semantics. */
-export function applyBinary(op: MathBinaryOp, a: number, b: number): number {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return pyDiv(a, b);
-    case "%":
-      return pyMod(a, b);
-    case "^":
-      return Math.pow(a, b);
-  }
-}
-
-/** Apply a function with py_expression_eval semantics. */
-export function applyFunction(fn: MathFunction, args: readonly number[]): number {
-  if (Object.hasOwn(UNARY, fn)) return UNARY[fn](args[0]);
-  switch (fn) {
-    case "min":
-      return Math.min(...args);
-    case "max":
-      return Math.max(...args);
-    case "pow":
-      return Math.pow(args[0], args[1]);
-    case "atan2":
-      return Math.atan2(args[0], args[1]);
-    case "pyt":
-      return Math.hypot(args[0], args[1]);
-    default:
-      return NaN;
-  }
-}
-
 type TokKind = "num" | "id" | "op" | "(" | ")" | "," | "end";
 interface Tok {
   kind: TokKind;

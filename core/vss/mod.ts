@@ -8,7 +8,12 @@
  * - `VssMapper#push(signalId, value, tsSeconds)` applies Kuksa's rules: `interval_ms` throttling, `on_change`,
  *   value-table `mapping`, `math`, then datatype conversion and min/max/allowed checks. Dropped values are counted
  *   in `mapper.stats`, never thrown. Emitted datapoints are reused objects: copy them if you keep them.
+ * - {@link physicalChoices} turns a DBC's raw-keyed `VAL_` tables into the physical-keyed `choices` option, so
+ *   label mappings (`from: "DI_GEAR_D"`) resolve at compile time and `push` needs no label.
  * - {@link compileMath} compiles py_expression_eval formulas (`floor((x*40)-100)`) without `eval`.
+ *
+ * Wiring with the decoder: `signals` is the decode plan's `signalNames` (global signal id = index) and
+ * `choices` is `physicalChoices(plan.signalDefs)`.
  *
  * @example
  * ```ts
@@ -54,9 +59,12 @@ export {
   parseMath,
 } from "./math.ts";
 export {
+  canonicalUnit,
+  type ChoiceSource,
   compileVssMapping,
   type CompileVssMappingOptions,
   type Dbc2VssEntry,
+  physicalChoices,
   type SignalBatch,
   type Vss2DbcEntry,
   type VssDatapoint,

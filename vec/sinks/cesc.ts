@@ -245,7 +245,8 @@ export class CescSink {
       }
       return "retry";
     } catch (e) {
-      this.#stats.lastError = (e as Error).message;
+      // An abort from close() is not a delivery problem worth reporting.
+      if (!this.#closed) this.#stats.lastError = (e as Error).message;
       return "retry";
     }
   }

@@ -8,7 +8,7 @@ const LOG = [
   "(1700000000.000000) vcan0 123#DEADBEEF",
   "(1700000000.500000) vcan0 18DAF110#02010C",
   "",
-  "(1700000001.000000) can1 456##3" + "00112233445566778899",
+  "(1700000001.000000) can1 456##3" + "00112233445566778899AABB",
   "(1700000002.000000) vcan0 7DF#R8",
 ].join("\n");
 
@@ -29,7 +29,7 @@ Deno.test("CandumpSource speed 0 replays every frame at once, then -1", async ()
   assert.equal(f2.fd, true);
   assert.equal(f2.brs, true);
   assert.equal(f2.esi, true);
-  assert.equal(f2.data.length, 10);
+  assert.equal(f2.data.length, 12);
   const f3 = batch.get(3);
   assert.equal(f3.rtr, true);
   assert.equal(f3.dlc, 8);
@@ -106,4 +106,66 @@ Deno.test("CandumpSource.open reads a file and names a missing one", async () =>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("CandumpSource.open streams a log larger than its chunk and staging buffers", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lines = 20_000; // ~900 KB: several 256 KiB chunks, many 1024-record staging refills
+    const text = Array.from({ length: lines }, (_, i) => {
+      const iface = i % 3 === 0 ? "can1" : "can0";
+      const id = (i % 0x7ff).toString(16).padStart(3, "0");
+      return `(${(1700000000 + i / 1000).toFixed(6)}) ${iface} ${id}#${(i & 0xff).toString(16).padStart(2, "0")}0102`;
+    }).join("\n") + "\n";
+    await Deno.writeTextFile(`${dir}/big.log`, text);
+    const src = await CandumpSource.open(`${dir}/big.log`, { speed: 0 });
+    const batch = new FrameBatch(700);
+    batch.ifaceIndex("vcan9"); // the caller's interface table differs from the source's
+    let total = 0;
+    let n: number;
+    let ok = true;
+    while ((n = await src.read(batch)) !== -1) {
+      for (let i = 0; i < batch.count; i++) {
+        const f = batch.get(i);
+        const k = total + i;
+        if (f.id !== k % 0x7ff || f.iface !== (k % 3 === 0 ? "can1" : "can0") || f.data[0] !== (k & 0xff)) ok = false;
+      }
+      total += n;
+      batch.clear();
+    }
+    assert.equal(total, lines);
+    assert.ok(ok, "every record has the right id, interface and payload");
+    src.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CandumpSource lenient skips malformed lines", async () => {
+  const src = new CandumpSource("(1.0) vcan0 123#01\nnot a frame\n(2.0) vcan0 124#02\n", { speed: 0, lenient: true });
+  const batch = new FrameBatch(8);
+  assert.equal(await src.read(batch), 2);
+  assert.equal(await src.read(batch), -1);
+  assert.equal(src.skipped, 1);
+});
+
+Deno.test("CandumpSource over a long string encodes it chunk by chunk without losing lines", async () => {
+  const lines = 30_000; // > 256 KiB of text
+  const text = Array.from(
+    { length: lines },
+    (_, i) => `(${i}.000000) vcan0 ${(i % 0x7ff).toString(16).padStart(3, "0")}#0102`,
+  )
+    .join("\n");
+  const src = new CandumpSource(text, { speed: 0 });
+  const batch = new FrameBatch(1000);
+  let total = 0;
+  let ok = true;
+  let n: number;
+  while ((n = await src.read(batch)) !== -1) {
+    for (let i = 0; i < batch.count; i++) if (batch.get(i).id !== (total + i) % 0x7ff) ok = false;
+    total += n;
+    batch.clear();
+  }
+  assert.equal(total, lines);
+  assert.ok(ok);
 });

@@ -1,6 +1,8 @@
 /**
  * Frame sources of the VEC: SocketCAN through Deno FFI ({@link SocketCanReader}) and candump log replay
  * ({@link CandumpSource}). Both fill a {@link FrameBatch} (core/can/batch.ts) and share {@link FrameSource}.
+ * {@link SocketCanLink} adapts a SocketCAN socket to core/isotp's `CanLink`, so the OBD-II client (core/obd) runs
+ * on SocketCAN.
  *
  * @example
  * ```ts
@@ -30,6 +32,7 @@ export interface FrameSource {
   close(): void;
 }
 
+export { SocketCanLink } from "./can_link.ts";
 export { CandumpSource, type CandumpSourceOptions } from "./candump_source.ts";
 export {
   CAN_MTU,

@@ -237,7 +237,7 @@ export interface SocketCanOptions {
   filters?: readonly CanFilter[];
   /** Enable CAN FD frames (`CAN_RAW_FD_FRAMES`); default false. Only applied by `open`. */
   fd?: boolean;
-  /** Most frames one `recvmmsg` returns (default 64). */
+  /** Most frames one `recvmmsg` returns (default 64; values above 1024, the kernel's limit, mean 1024). */
   maxBatch?: number;
   /** How long one `read` waits (in a worker thread) for frames before returning 0; default 100 ms. */
   pollTimeoutMs?: number;
@@ -257,6 +257,8 @@ export interface SocketCanStats {
   malformed: number;
   /** Frames sent. */
   sent: number;
+  /** Times `send` found the transmit queue full and waited for room. */
+  txWaits: number;
 }
 
 /**
@@ -292,15 +294,17 @@ export class SocketCanReader {
   #busy = false;
   #fdClosed = false;
   #hup = false;
-  #stats: SocketCanStats = { frames: 0, kernelTimestamps: 0, reads: 0, malformed: 0, sent: 0 };
+  #stats: SocketCanStats = { frames: 0, kernelTimestamps: 0, reads: 0, malformed: 0, sent: 0, txWaits: 0 };
 
   private constructor(fd: number, iface: string, options: SocketCanOptions) {
     this.fd = fd;
     this.iface = iface;
-    const max = options.maxBatch ?? 64;
-    if (!Number.isInteger(max) || max < 1 || max > 1024) {
-      throw new PipelineError("socketcan.options", `maxBatch must be an integer 1-1024, got ${max}`);
+    const asked = options.maxBatch ?? 64;
+    if (!Number.isInteger(asked) || asked < 1) {
+      throw new PipelineError("socketcan.options", `maxBatch must be a positive integer, got ${asked}`);
     }
+    // recvmmsg takes at most UIO_MAXIOV (1024) messages per call.
+    const max = Math.min(asked, 1024);
     this.#max = max;
     this.#timeout = options.pollTimeoutMs ?? 100;
     this.#frames = new Uint8Array(max * CANFD_MTU);
@@ -411,9 +415,9 @@ export class SocketCanReader {
     }
     if (this.#closed) return -1;
     if (ready < 0) {
-      const err = errno();
-      if (err === EINTR) return 0;
-      throw socketCanError(err, { op: "poll", iface: this.iface });
+      // poll ran on an FFI worker thread, so its errno is not readable here. EINTR is the usual cause; a real
+      // socket error shows up in the next recvmmsg, which runs on this thread.
+      return 0;
     }
     if (ready === 0) return 0;
     const rev = this.#pview.getInt16(6, true);
@@ -434,7 +438,7 @@ export class SocketCanReader {
     const mv = this.#mview;
     for (let i = 0; i < room; i++) {
       const m = i * MMSG_SIZE;
-      mv.setBigUint64(m + 40, BigInt(CTRL_SIZE), true); // msg_controllen
+      mv.setUint32(m + 40, CTRL_SIZE, true); // msg_controllen (size_t; the high half stays 0)
       mv.setInt32(m + 48, 0, true); // msg_flags
       mv.setUint32(m + 56, 0, true); // msg_len
     }
@@ -467,14 +471,15 @@ export class SocketCanReader {
       }
       // Kernel timestamp from the SCM_TIMESTAMP control message, else wall clock.
       let ts = -1;
-      const clen = Number(mv.getBigUint64(m + 40, true));
+      const clen = mv.getUint32(m + 40, true);
       let c = i * CTRL_SIZE;
       const cend = c + clen;
       while (c + 16 <= cend) {
-        const cmsgLen = Number(cv.getBigUint64(c, true));
+        const cmsgLen = cv.getUint32(c, true);
         if (cmsgLen < 16) break;
         if (cv.getInt32(c + 8, true) === SOL_SOCKET && cv.getInt32(c + 12, true) === SO_TIMESTAMP) {
-          ts = Number(cv.getBigInt64(c + 16, true)) + Number(cv.getBigInt64(c + 24, true)) / 1e6;
+          // struct timeval { time_t tv_sec; suseconds_t tv_usec; } read as 32-bit halves (no BigInt per frame)
+          ts = cv.getInt32(c + 20, true) * 4294967296 + cv.getUint32(c + 16, true) + cv.getInt32(c + 24, true) / 1e6;
           break;
         }
         c += (cmsgLen + 7) & ~7;
@@ -492,7 +497,12 @@ export class SocketCanReader {
       bv.setUint8(o + FRAME_OFF_LEN, dlen);
       bv.setUint8(o + FRAME_OFF_FLAGS, isFd ? (frames[f + 5] & (CANFD_BRS | CANFD_ESI)) | FRAME_FLAG_FD : 0);
       bv.setUint16(o + FRAME_OFF_IFACE, ifx, true);
-      if ((canId & CAN_RTR_FLAG) === 0) bytes.set(frames.subarray(f + 8, f + 8 + dlen), o + FRAME_OFF_DATA);
+      if ((canId & CAN_RTR_FLAG) === 0) {
+        // A byte loop, not subarray + set: no view object per frame.
+        const d = o + FRAME_OFF_DATA;
+        const src = f + 8;
+        for (let k = 0; k < dlen; k++) bytes[d + k] = frames[src + k];
+      }
       added++;
     }
     batch.count += added;
@@ -513,15 +523,25 @@ export class SocketCanReader {
   async sendRaw(bytes: Uint8Array): Promise<void> {
     if (this.#closed) throw new PipelineError("socketcan.closed", `send on closed socket ${this.iface}`);
     for (let attempt = 0;; attempt++) {
-      const r = lib().send(this.fd, bytes, BigInt(bytes.length), MSG_DONTWAIT);
+      const size = bytes.length === CAN_MTU ? 16n : bytes.length === CANFD_MTU ? 72n : BigInt(bytes.length);
+      const r = lib().send(this.fd, bytes, size, MSG_DONTWAIT);
       if (Number(r) === bytes.length) {
         this.#stats.sent++;
         return;
       }
       const err = r < 0 ? errno() : EAGAIN;
-      if ((err !== EAGAIN && err !== ENOBUFS && err !== EINTR) || attempt > 100) {
+      if (err !== EAGAIN && err !== ENOBUFS && err !== EINTR) {
         throw socketCanError(err, { op: "send", iface: this.iface });
       }
+      if (attempt >= 100) {
+        throw new PipelineError(
+          "socketcan.tx_full",
+          `send on ${this.iface}: the transmit queue stayed full for 100 attempts; check the bus is connected and ` +
+            `terminated and the controller is not bus-off ('ip -details link show ${this.iface}')`,
+          { path: this.iface },
+        );
+      }
+      this.#stats.txWaits++;
       const pfd = new Uint8Array(8);
       const pv = new DataView(pfd.buffer);
       pv.setInt32(0, this.fd, true);

@@ -170,3 +170,70 @@ Deno.test("SocketCanReader.close during a pending read ends it with -1", async (
     closeFd(b);
   }
 });
+
+Deno.test("SocketCanReader.send waits while the socket buffer is full, and nothing is lost", async () => {
+  const [a, b] = socketPair();
+  const reader = SocketCanReader.fromFd(a, { maxBatch: 64, pollTimeoutMs: 20 });
+  const peer = SocketCanReader.fromFd(b);
+  try {
+    const total = 5000; // far more than an AF_UNIX socket queues: send() meets EAGAIN and polls
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) await peer.send(frame(i & 0x7ff, [i & 0xff, (i >> 8) & 0xff]));
+    })();
+    const batch = new FrameBatch(64);
+    let got = 0;
+    let inOrder = true;
+    while (got < total) {
+      const n = await reader.read(batch);
+      assert.ok(n >= 0);
+      for (let i = 0; i < batch.count; i++) {
+        const f = batch.get(i);
+        const k = got + i;
+        if (f.id !== (k & 0x7ff) || f.data[0] !== (k & 0xff) || f.data[1] !== ((k >> 8) & 0xff)) inOrder = false;
+      }
+      got += batch.count;
+      batch.clear();
+    }
+    await sending;
+    assert.equal(got, total);
+    assert.ok(inOrder, "frames arrive complete and in order");
+    assert.equal(peer.stats().sent, total);
+    assert.ok(peer.stats().txWaits > 0, "the full-queue path was exercised");
+  } finally {
+    reader.close();
+    peer.close();
+  }
+});
+
+Deno.test("SocketCanReader rejects bad options and concurrent reads", async () => {
+  const [a, b] = socketPair();
+  assert.throws(() => SocketCanReader.fromFd(a, { maxBatch: 0 }), { code: "socketcan.options" });
+  assert.throws(() => SocketCanReader.fromFd(a, { maxBatch: 1.5 }), { code: "socketcan.options" });
+  const reader = SocketCanReader.fromFd(a, { pollTimeoutMs: 20 });
+  try {
+    const first = reader.read(new FrameBatch(4));
+    await assert.rejects(reader.read(new FrameBatch(4)), { code: "socketcan.busy" });
+    assert.equal(await first, 0);
+  } finally {
+    reader.close();
+    closeFd(b);
+  }
+});
+
+Deno.test("a read waiting for frames does not block the event loop", async () => {
+  const [a, b] = socketPair();
+  const reader = SocketCanReader.fromFd(a, { pollTimeoutMs: 10_000 });
+  const peer = SocketCanReader.fromFd(b);
+  try {
+    const batch = new FrameBatch(4);
+    const pending = reader.read(batch); // waits in poll() on a worker thread
+    // Only a running event loop can fire this timer; the frame it sends ends the wait.
+    await new Promise((r) => setTimeout(r, 20));
+    await peer.send(frame(0x321, [7]));
+    assert.equal(await pending, 1);
+    assert.equal(batch.get(0).id, 0x321);
+  } finally {
+    reader.close();
+    peer.close();
+  }
+});

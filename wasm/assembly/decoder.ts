@@ -288,3 +288,153 @@ export function decodeOne(index: u32): u32 {
   if (m < 0) return 0;
   return decodeFrame(index, rec, m, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// NDJSON writer: turns the outputs of the last decodeBatch into lines of
+// {"ts":…,"iface":…,"id":…,"extended":…,"message":…,"signals":{…}}
+// The host lays out constant texts (per message the part from ,"id" to "signals":{, per signal
+// its "name": key, per interface its JSON string) and numbers are written here; only
+// non-integer values go back to the host (fmtF64), so they read exactly as JSON.stringify writes.
+
+// @ts-ignore: decorator
+@external("env", "fmtF64")
+declare function fmtF64(v: f64, at: usize): u32;
+
+let tMsg: usize = 0; // i32 pairs (offset, length) per message
+let tSig: usize = 0; // i32 pairs per signal
+let tIface: usize = 0; // i32 pairs per interface index
+let tMax: usize = 0; // i32 per message: most bytes one frame can take
+let tOut: usize = 0;
+let tOutCap: u32 = 0;
+let tNextFrame: u32 = 0;
+let tNextValue: u32 = 0;
+
+/** Where the text tables and the text output region are. */
+export function configureText(msg: usize, sig: usize, iface: usize, max: usize, out: usize, outCap: u32): void {
+  tMsg = msg;
+  tSig = sig;
+  tIface = iface;
+  tMax = max;
+  tOut = out;
+  tOutCap = outCap;
+}
+
+/** Frame to continue from after formatNdjson returned. */
+export function nextFrame(): u32 {
+  return tNextFrame;
+}
+
+/** Output value to continue from after formatNdjson returned. */
+export function nextValue(): u32 {
+  return tNextValue;
+}
+
+// @ts-ignore: decorator
+@inline
+function putText(at: usize, table: usize, index: usize): usize {
+  const e = table + (index << 3);
+  const len = <usize>load<i32>(e, 4);
+  const src = <usize>load<i32>(e);
+  if (len > 64) {
+    memory.copy(at, src, len);
+  } else {
+    // Eight bytes at a time; the few bytes past the end are overwritten next (the host leaves room).
+    for (let i: usize = 0; i < len; i += 8) store<u64>(at + i, load<u64>(src + i));
+  }
+  return at + len;
+}
+
+// @ts-ignore: decorator
+@inline
+function putByte(at: usize, b: u8): usize {
+  store<u8>(at, b);
+  return at + 1;
+}
+
+function putU64(at: usize, n: u64): usize {
+  let digits: usize = 1;
+  for (let t = n; t >= 10; t /= 10) digits++;
+  let k = at + digits;
+  do {
+    const q = n / 10;
+    store<u8>(--k, <u8>(48 + (n - q * 10)));
+    n = q;
+  } while (n > 0);
+  return at + digits;
+}
+
+/** A number as JSON.stringify writes it. */
+function putNumber(at: usize, v: f64): usize {
+  if (v > -1e15 && v < 1e15 && v == Math.floor(v)) {
+    if (v < 0) return putU64(putByte(at, 45), <u64>(-v));
+    return putU64(at, <u64>v);
+  }
+  if (!isFinite(v)) {
+    store<u32>(at, 0x6c6c756e); // null
+    return at + 4;
+  }
+  return at + <usize>fmtF64(v, at);
+}
+
+/** A candump timestamp (see tools/decode.ts putTs: six decimals at most, below 2^32 s). */
+function putTimestamp(at: usize, ts: f64): usize {
+  const micros = Math.round(ts * 1e6);
+  if (ts >= 1 && ts < 4294967296 && micros / 1e6 == ts) {
+    const sec = Math.floor(ts);
+    let frac = <u64>(micros - sec * 1e6);
+    at = putU64(at, <u64>sec);
+    if (frac == 0) return at;
+    let digits: usize = 6;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      digits--;
+    }
+    at = putByte(at, 46);
+    let k = at + digits;
+    while (k > at) {
+      const q = frac / 10;
+      store<u8>(--k, <u8>(48 + (frac - q * 10)));
+      frac = q;
+    }
+    return at + digits;
+  }
+  return putNumber(at, ts);
+}
+
+/**
+ * Write NDJSON lines for frames [frame, frames) of the last decodeBatch (values from `value`
+ * on) into the text output region, stopping early when it is nearly full. Returns the bytes
+ * written; nextFrame()/nextValue() say where to continue.
+ */
+export function formatNdjson(frames: u32, values: u32, frame: u32, value: u32): u32 {
+  let at = tOut;
+  const end = tOut + <usize>tOutCap;
+  let v = value;
+  let f = frame;
+  for (; f < frames; f++) {
+    const m = load<i32>(gFrameMsg + ((<usize>f) << 2));
+    if (m < 0) continue;
+    if (at + <usize>load<i32>(tMax + ((<usize>m) << 2)) > end) break;
+    const rec = gIn + (<usize>f) * REC;
+    store<u64>(at, 0x3a227374227b); // {"ts":
+    at = putTimestamp(at + 6, load<f64>(rec));
+    store<u64>(at, 0x226563616669222c); // ,"iface (then ":)
+    store<u8>(at, 0x3a, 8);
+    at = putText(at + 9, tIface, <usize>load<u16>(rec, 14));
+    at = putText(at, tMsg, <usize>m);
+    let first = true;
+    while (v < values && load<u32>(gOutFrame + ((<usize>v) << 2)) == f) {
+      if (!first) at = putByte(at, 44);
+      first = false;
+      at = putText(at, tSig, <usize>load<u32>(gOutSig + ((<usize>v) << 2)));
+      at = putNumber(at, load<f64>(gOutVal + ((<usize>v) << 3)));
+      v++;
+    }
+    store<u16>(at, 0x7d7d); // }}
+    store<u8>(at, 10, 2);
+    at += 3;
+  }
+  tNextFrame = f;
+  tNextValue = v;
+  return <u32>(at - tOut);
+}

@@ -1,0 +1,200 @@
+/**
+ * Generates `wasm/assembly/lib/sha256_unrolled.ts`: the SHA-256 compression function fully
+ * unrolled (message schedule in 16 locals, constants as immediates), once scalar (u32) and once
+ * four-lane (v128, one message per lane). Run after changing this file:
+ * `deno run -A tools/gen_sha256.ts` (then `deno task wasm:build`).
+ * @module
+ */
+const K = [
+  0x428a2f98,
+  0x71374491,
+  0xb5c0fbcf,
+  0xe9b5dba5,
+  0x3956c25b,
+  0x59f111f1,
+  0x923f82a4,
+  0xab1c5ed5,
+  0xd807aa98,
+  0x12835b01,
+  0x243185be,
+  0x550c7dc3,
+  0x72be5d74,
+  0x80deb1fe,
+  0x9bdc06a7,
+  0xc19bf174,
+  0xe49b69c1,
+  0xefbe4786,
+  0x0fc19dc6,
+  0x240ca1cc,
+  0x2de92c6f,
+  0x4a7484aa,
+  0x5cb0a9dc,
+  0x76f988da,
+  0x983e5152,
+  0xa831c66d,
+  0xb00327c8,
+  0xbf597fc7,
+  0xc6e00bf3,
+  0xd5a79147,
+  0x06ca6351,
+  0x14292967,
+  0x27b70a85,
+  0x2e1b2138,
+  0x4d2c6dfc,
+  0x53380d13,
+  0x650a7354,
+  0x766a0abb,
+  0x81c2c92e,
+  0x92722c85,
+  0xa2bfe8a1,
+  0xa81a664b,
+  0xc24b8b70,
+  0xc76c51a3,
+  0xd192e819,
+  0xd6990624,
+  0xf40e3585,
+  0x106aa070,
+  0x19a4c116,
+  0x1e376c08,
+  0x2748774c,
+  0x34b0bcb5,
+  0x391c0cb3,
+  0x4ed8aa4a,
+  0x5b9cca4f,
+  0x682e6ff3,
+  0x748f82ee,
+  0x78a5636f,
+  0x84c87814,
+  0x8cc70208,
+  0x90befffa,
+  0xa4506ceb,
+  0xbef9a3f7,
+  0xc67178f2,
+];
+const hex = (n: number) => "0x" + n.toString(16).padStart(8, "0");
+const V = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+interface Ops {
+  ty: string;
+  rotr(x: string, n: number): string;
+  shr(x: string, n: number): string;
+  add(...xs: string[]): string;
+  xor(...xs: string[]): string;
+  and(x: string, y: string): string;
+  or(x: string, y: string): string;
+  k(n: number): string;
+}
+
+const scalar: Ops = {
+  ty: "u32",
+  rotr: (x, n) => `rotr<u32>(${x}, ${n})`,
+  shr: (x, n) => `(${x} >>> ${n})`,
+  add: (...xs) => `(${xs.join(" + ")})`,
+  xor: (...xs) => `(${xs.join(" ^ ")})`,
+  and: (x, y) => `(${x} & ${y})`,
+  or: (x, y) => `(${x} | ${y})`,
+  k: (n) => `<u32>${hex(n)}`,
+};
+
+const fold = (op: string, xs: string[]): string =>
+  xs.length === 1 ? xs[0] : `${op}(${fold(op, xs.slice(0, -1))}, ${xs[xs.length - 1]})`;
+const simd: Ops = {
+  ty: "v128",
+  rotr: (x, n) => `v128.or(i32x4.shr_u(${x}, ${n}), i32x4.shl(${x}, ${32 - n}))`,
+  shr: (x, n) => `i32x4.shr_u(${x}, ${n})`,
+  add: (...xs) => fold("i32x4.add", xs),
+  xor: (...xs) => fold("v128.xor", xs),
+  and: (x, y) => `v128.and(${x}, ${y})`,
+  or: (x, y) => `v128.or(${x}, ${y})`,
+  k: (n) => `i32x4.splat(${hex(n)})`,
+};
+
+/**
+ * The 64 rounds reading the expanded schedule from memory (`words`, 64 entries of 16 bytes):
+ * for v128 this keeps only the state and a few temporaries live (x64 has 16 vector registers).
+ */
+function roundsFromMemory(o: Ops): string[] {
+  const out: string[] = [];
+  for (let i = 16; i < 64; i++) {
+    const w = (j: number) => `v128.load(words, ${j * 16})`;
+    out.push(`  w15 = ${w(i - 15)};`);
+    out.push(`  w2 = ${w(i - 2)};`);
+    const s0 = o.xor(o.rotr("w15", 7), o.rotr("w15", 18), o.shr("w15", 3));
+    const s1 = o.xor(o.rotr("w2", 17), o.rotr("w2", 19), o.shr("w2", 10));
+    out.push(`  v128.store(words, ${o.add(w(i - 16), s0, w(i - 7), s1)}, ${i * 16});`);
+  }
+  for (let i = 0; i < 64; i++) {
+    const r = (j: number) => V[(j - i % 8 + 8) % 8];
+    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map(r);
+    const S1 = o.xor(o.rotr(e, 6), o.rotr(e, 11), o.rotr(e, 25));
+    const ch = o.xor(g, o.and(e, o.xor(f, g)));
+    out.push(`  t = ${o.add(h, S1, ch, o.k(K[i]), `v128.load(words, ${i * 16})`)};`);
+    out.push(`  ${d} = ${o.add(d, "t")};`);
+    const S0 = o.xor(o.rotr(a, 2), o.rotr(a, 13), o.rotr(a, 22));
+    const maj = o.or(o.and(a, b), o.and(c, o.or(a, b)));
+    out.push(`  ${h} = ${o.add("t", S0, maj)};`);
+  }
+  return out;
+}
+
+/** The 64 rounds, with `w0..w15` already holding the first 16 schedule words. */
+function rounds(o: Ops): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    const r = (j: number) => V[(j - i % 8 + 8) % 8];
+    const [a, b, c, d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map(r);
+    const w = `w${i % 16}`;
+    if (i >= 16) {
+      const w15 = `w${(i + 1) % 16}`, w7 = `w${(i + 9) % 16}`, w2 = `w${(i + 14) % 16}`;
+      const s0 = o.xor(o.rotr(w15, 7), o.rotr(w15, 18), o.shr(w15, 3));
+      const s1 = o.xor(o.rotr(w2, 17), o.rotr(w2, 19), o.shr(w2, 10));
+      out.push(`  ${w} = ${o.add(w, s0, w7, s1)};`);
+    }
+    const S1 = o.xor(o.rotr(e, 6), o.rotr(e, 11), o.rotr(e, 25));
+    const ch = o.xor(g, o.and(e, o.xor(f, g)));
+    out.push(`  t = ${o.add(h, S1, ch, o.k(K[i]), w)};`);
+    out.push(`  ${d} = ${o.add(d, "t")};`);
+    const S0 = o.xor(o.rotr(a, 2), o.rotr(a, 13), o.rotr(a, 22));
+    const maj = o.or(o.and(a, b), o.and(c, o.or(a, b)));
+    out.push(`  ${h} = ${o.add("t", S0, maj)};`);
+  }
+  return out;
+}
+
+const lines: string[] = [
+  "// GENERATED by tools/gen_sha256.ts; do not edit by hand.",
+  "// SHA-256 compression, fully unrolled: scalar (state = 8 u32) and four lanes (state = 8 v128).",
+  "",
+  "/** Compress 16 schedule words (native u32 at `words`, already big-endian-decoded) into the 8-word `state`. */",
+  "export function compressWords(state: usize, words: usize): void {",
+  ...V.map((v, i) => `  let ${v} = load<u32>(state, ${i * 4});`),
+  ...Array.from({ length: 16 }, (_, i) => `  let w${i} = load<u32>(words, ${i * 4});`),
+  "  let t: u32;",
+  ...rounds(scalar),
+  ...V.map((v, i) => `  store<u32>(state, load<u32>(state, ${i * 4}) + ${v}, ${i * 4});`),
+  "}",
+  "",
+  "/** Compress the 64-byte block at `block` (raw message bytes) into the 8-word `state`. */",
+  "export function compressBlock(state: usize, block: usize): void {",
+  ...V.map((v, i) => `  let ${v} = load<u32>(state, ${i * 4});`),
+  ...Array.from({ length: 16 }, (_, i) => `  let w${i} = bswap<u32>(load<u32>(block, ${i * 4}));`),
+  "  let t: u32;",
+  ...rounds(scalar),
+  ...V.map((v, i) => `  store<u32>(state, load<u32>(state, ${i * 4}) + ${v}, ${i * 4});`),
+  "}",
+  "",
+  "/**",
+  " * Four lanes: compress 16 v128 schedule words at `words` into 8 v128 state words at `state`.",
+  " * `words` must have room for 64 entries (1024 bytes): the schedule is expanded in place.",
+  " */",
+  "export function compress4(state: usize, words: usize): void {",
+  ...V.map((v, i) => `  let ${v} = v128.load(state, ${i * 16});`),
+  "  let t: v128, w15: v128, w2: v128;",
+  ...roundsFromMemory(simd),
+  ...V.map((v, i) => `  v128.store(state, i32x4.add(v128.load(state, ${i * 16}), ${v}), ${i * 16});`),
+  "}",
+  "",
+];
+const target = new URL("../wasm/assembly/lib/sha256_unrolled.ts", import.meta.url);
+await Deno.writeTextFile(target, lines.join("\n"));
+console.error(`gen_sha256: wrote ${target.pathname}`);
