@@ -40,11 +40,17 @@ import {
 
 /** TLS material for the ingest client (paths or PEM). */
 export interface IngestTlsOptions {
+  /** Client certificate (PEM) path. */
   certPath?: string;
+  /** Client key (PEM) path. */
   keyPath?: string;
+  /** CA certificate(s) (PEM) path. */
   caPath?: string;
+  /** Client certificate PEM (instead of `certPath`). */
   cert?: string;
+  /** Client key PEM (instead of `keyPath`). */
   key?: string;
+  /** CA PEM (instead of `caPath`). */
   ca?: string;
   /** Verify the broker certificate (default true). */
   rejectUnauthorized?: boolean;
@@ -74,8 +80,9 @@ export interface MqttIngestOptions {
   sessionExpirySec?: number;
   /** Reconnect period (default 1000 ms). */
   reconnectMs?: number;
-  /** Backoff bounds for a failing `onData` (default 100 ms … 30 s). */
+  /** First retry delay of a failing `onData` (default 100 ms, doubling). */
   retryMinMs?: number;
+  /** Largest retry delay of a failing `onData` (default 30 s). */
   retryMaxMs?: number;
   /** Logger (default silent). */
   logger?: Logger;
@@ -83,6 +90,7 @@ export interface MqttIngestOptions {
 
 /** Counters of a running ingest. */
 export interface MqttIngestStats {
+  /** True while connected to the broker. */
   connected: boolean;
   /** Messages received (including redeliveries). */
   received: number;

@@ -76,7 +76,7 @@ function asString(v: unknown): string {
  * Default JSON decoding. Accepts `{path?, value, ts?}`, an array of those, or a bare JSON scalar
  * (the ESP gateway's `3500`). A missing path comes from the topic table, a missing ts is the receive time.
  */
-export const jsonDecoder: PayloadDecoder = (body, context) => {
+export const jsonDecoder: PayloadDecoder = (body, context): MqttDatapoint[] => {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder().decode(body));

@@ -126,6 +126,8 @@ export class TopicTable {
   readonly #policies = new Map<string, TopicPolicy>();
 
   /**
+   * Builds the routes of one thing name.
+   *
    * @param thingName second topic level (`vehicles/{thingName}/…`)
    * @param options path map and policy overrides
    */

@@ -33,7 +33,11 @@ export class MemoryQueue implements MessageQueue {
   #nextId = 1;
   #closed = false;
 
-  /** @param options byte/age bounds and the queue name */
+  /**
+   * An empty queue.
+   *
+   * @param options byte/age bounds and the queue name
+   */
   constructor(options: QueueOptions = {}) {
     const { maxBytes, maxAgeMs, name } = checkQueueOptions(options);
     this.#name = name;

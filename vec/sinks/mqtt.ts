@@ -148,6 +148,7 @@ export interface MqttSinkOptions {
 export interface MqttSinkStats {
   /** `idle`, `connecting`, `connected`, `backoff`, `closed`. */
   state: string;
+  /** True while connected to the broker. */
   connected: boolean;
   /** Successful connections so far. */
   connects: number;
@@ -281,7 +282,11 @@ export class MqttSink {
     lastError: undefined as string | undefined,
   };
 
-  /** @param options connection, topics, queue and payload options */
+  /**
+   * Validates the options and opens the offline queue; {@link MqttSink.start} connects.
+   *
+   * @param options connection, topics, queue and payload options
+   */
   constructor(options: MqttSinkOptions) {
     this.#o = options;
     this.#table = new TopicTable(options.thingName, options.topics);
@@ -881,11 +886,17 @@ export type MqttConfigSection = z.infer<typeof mqttConfigSchema>;
 
 /** The ESP gateway's `config.json` keys plus the `mqtt` section read by {@link mqttSinkOptionsFromConfig}. */
 export interface EspMqttConfig {
+  /** Broker host (AWS IoT Core data endpoint). */
   endpoint?: string;
+  /** Thing name: the second topic level (default `can-gateway`). */
   thing_name?: string;
+  /** MQTT client id (default: the thing name). */
   client_id?: string;
+  /** Client certificate (PEM). */
   cert_path?: string;
+  /** Client private key (PEM). */
   key_path?: string;
+  /** CA certificate(s) (PEM). */
   ca_path?: string;
   /** Validated with {@link mqttConfigSchema}. */
   mqtt?: Record<string, unknown>;
