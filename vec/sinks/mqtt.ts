@@ -176,6 +176,14 @@ export interface MqttSinkStats {
   refusedByBroker: number;
   /** The offline queue (its `dropped` counts drop-oldest). */
   queue: QueueStats;
+  /** Same as `queue.depth` (flat, for `/metrics`). */
+  queueDepth: number;
+  /** Same as `queue.bytes`. */
+  queueBytes: number;
+  /** Same as `queue.dropped`: messages lost to the byte/age bounds. */
+  queueDropped: number;
+  /** Same as `queue.oldestAgeMs`. */
+  queueOldestAgeMs: number;
   /** Last connection error message, if any. */
   lastError?: string;
 }
@@ -764,6 +772,7 @@ export class MqttSink {
   /** Counters and the queue's state. */
   stats(): MqttSinkStats {
     this.#commitQueued();
+    const queue = this.#queueStats();
     return {
       state: this.#state,
       connected: this.#state === STATE_CONNECTED,
@@ -779,7 +788,11 @@ export class MqttSink {
       unmapped: this.#s.unmapped,
       refused: this.#s.refused,
       refusedByBroker: this.#s.refusedByBroker,
-      queue: this.#queueStats(),
+      queue,
+      queueDepth: queue.depth,
+      queueBytes: queue.bytes,
+      queueDropped: queue.dropped,
+      queueOldestAgeMs: queue.oldestAgeMs,
       ...(this.#s.lastError ? { lastError: this.#s.lastError } : {}),
     };
   }

@@ -93,6 +93,7 @@ Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON paylo
     assert.equal(by.get("vehicles/gw-1/security/auth_failures")!.payload, "3");
     const s = sink.stats();
     assert.equal(s.unmapped, 1);
+    assert.equal(s.queueDepth, s.queue.depth);
     await until(() => sink.stats().queue.depth === 0, "queue drained");
 
     assert.throws(
