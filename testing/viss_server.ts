@@ -11,6 +11,8 @@ export interface VissTestServerOptions {
   vin: string;
   /** Answer the first N VIN gets with `Data-not-available`. */
   vinUnavailableTimes?: number;
+  /** Serve `wss://` with this certificate and key (PEM text). */
+  tls?: { cert: string; key: string };
 }
 
 /** A running test server. */
@@ -43,14 +45,15 @@ export function startVissTestServer(options: VissTestServerOptions): VissTestSer
   let nextSub = 1;
   const waiters: (() => void)[] = [];
   const ts = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {}, ...(options.tls ?? {}) }, (req) => {
     if (req.headers.get("upgrade") !== "websocket") return new Response("websocket only", { status: 400 });
     const { socket: ws, response } = Deno.upgradeWebSocket(req);
     const log: Record<string, unknown>[] = [];
     received.push(log);
+    // Subscriptions belong to one connection: a new one starts with none.
+    subscriptions.clear();
     ws.onopen = () => {
       socket = ws;
-      subscriptions.clear();
     };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data as string);
@@ -88,7 +91,7 @@ export function startVissTestServer(options: VissTestServerOptions): VissTestSer
     throw new Error(`no subscription for ${path}`);
   };
   return {
-    url: `ws://127.0.0.1:${server.addr.port}`,
+    url: options.tls ? `wss://localhost:${server.addr.port}` : `ws://127.0.0.1:${server.addr.port}`,
     received,
     subscriptions,
     get connections() {
@@ -119,6 +122,7 @@ export function startVissTestServer(options: VissTestServerOptions): VissTestSer
     drop() {
       socket?.close();
       socket = undefined;
+      subscriptions.clear();
     },
     async close() {
       socket?.close();

@@ -90,7 +90,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     maxBytes: config.queue.max_bytes,
     maxAgeMs: config.queue.max_age_hours * 3600_000,
   };
-  const httpClient = config.cesc.url ? await cescHttpClient(config) : undefined;
+  const httpClient = config.cesc.url ? await tlsHttpClient(config.cesc.tls, "cesc.tls") : undefined;
   const signer = config.security.sign ? await createVecSigner(config) : undefined;
   if (signer) log.info("signing uplinks", { key_id: config.security.key_id, tag_bits: config.security.tag_bits });
   if (config.cesc.url) {
@@ -217,6 +217,7 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     } finally {
       await can?.source.close();
       await viss?.source.close();
+      viss?.client?.close();
       await obd?.handle.stop();
       await obd?.link?.close();
       for (const sink of sinks) await sink.close({ drainMs: options.drainMs ?? 10_000 });
@@ -273,21 +274,24 @@ async function createVecSigner(config: VecConfig): Promise<Signer> {
   });
 }
 
-/** An HTTP client with the CESC's CA and the VEC's client certificate (mutual TLS), when configured. */
-async function cescHttpClient(config: VecConfig): Promise<Deno.HttpClient | undefined> {
-  const { cert_path, key_path, ca_path } = config.cesc.tls;
+/** An HTTP client with a server CA and a client certificate (mutual TLS), when the section configures them. */
+async function tlsHttpClient(
+  tls: VecConfig["cesc"]["tls"],
+  section: string,
+): Promise<Deno.HttpClient | undefined> {
+  const { cert_path, key_path, ca_path } = tls;
   if (!cert_path && !key_path && !ca_path) return undefined;
   if (!cert_path !== !key_path) {
-    throw new PipelineError("config.invalid", "cesc.tls: cert_path and key_path go together (client certificate)", {
-      path: "cesc.tls",
+    throw new PipelineError("config.invalid", `${section}: cert_path and key_path go together (client certificate)`, {
+      path: section,
     });
   }
-  const ca = ca_path ? [await readText(ca_path, "cesc.tls.ca_path")] : undefined;
+  const ca = ca_path ? [await readText(ca_path, `${section}.ca_path`)] : undefined;
   if (cert_path && key_path) {
     return Deno.createHttpClient({
       caCerts: ca,
-      cert: await readText(cert_path, "cesc.tls.cert_path"),
-      key: await readText(key_path, "cesc.tls.key_path"),
+      cert: await readText(cert_path, `${section}.cert_path`),
+      key: await readText(key_path, `${section}.key_path`),
     });
   }
   return Deno.createHttpClient({ caCerts: ca });
@@ -322,6 +326,7 @@ async function setUpViss(config: VecConfig, log: Logger) {
   });
   const url = vissUrl(config.viss.url);
   const catalog = loadVssCatalog(config.can.catalog);
+  const client = await tlsHttpClient(config.viss.tls, "viss.tls");
   // onData/onVin are attached once the pipeline exists.
   const source = new VissSource({
     url,
@@ -330,11 +335,12 @@ async function setUpViss(config: VecConfig, log: Logger) {
     vinRetryMs: config.viss.vin_retry_ms,
     reconnectMinMs: config.viss.reconnect_min_ms,
     reconnectMaxMs: config.viss.reconnect_max_ms,
+    client,
     onData: () => {},
     logger: log.child("viss"),
   });
   log.info("VISSv2 source", { url, requests: requests.length });
-  return { source, url, catalog };
+  return { source, url, catalog, client };
 }
 
 async function openSource(

@@ -46,6 +46,12 @@ const canSchema = z.strictObject({
   batch_frames: z.number().int().min(1).max(65536).default(1024),
 });
 
+const tlsSchema = z.strictObject({
+  cert_path: z.string().min(1).optional(),
+  key_path: z.string().min(1).optional(),
+  ca_path: z.string().min(1).optional(),
+});
+
 const vissSchema = z.strictObject({
   /** VISSv2 server: `ws://host:port`, `wss://…`, or a host (then `ws://host:8081`, as the original `-w`). */
   url: z.string().min(1).default("ws://127.0.0.1:8081"),
@@ -55,12 +61,8 @@ const vissSchema = z.strictObject({
   vin_retry_ms: z.number().int().min(10).default(10_000),
   reconnect_min_ms: z.number().int().min(1).default(500),
   reconnect_max_ms: z.number().int().min(1).default(30_000),
-});
-
-const tlsSchema = z.strictObject({
-  cert_path: z.string().min(1).optional(),
-  key_path: z.string().min(1).optional(),
-  ca_path: z.string().min(1).optional(),
+  /** For `wss://`: the server's CA and, for mutual TLS, the VEC's client certificate. */
+  tls: tlsSchema.prefault({}),
 });
 
 const cescSchema = z.strictObject({

@@ -293,3 +293,47 @@ Deno.test("e2e: signed pushes (core/security envelope) are verified by the CESC;
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("e2e (issue 7): wss:// with the config's TLS files (server CA + client certificate)", async () => {
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki();
+  const read = (p: string) => Deno.readTextFileSync(p);
+  const viss = startVissTestServer({
+    vin: "WSSVIN0000000001",
+    tls: { cert: read(pki.serverCert), key: read(pki.serverKey) },
+  });
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  await Deno.writeTextFile(
+    `${dir}/req.json`,
+    JSON.stringify({ action: "subscribe", path: "Vehicle.Speed", requestId: "1" }),
+  );
+  const vec = await startVec(
+    parseVecConfig({
+      source: "viss",
+      viss: {
+        url: viss.url,
+        requests: `${dir}/req.json`,
+        tls: { ca_path: pki.caCert, cert_path: pki.clientCert, key_path: pki.clientKey },
+      },
+      cesc: { url: cesc.url, batch_max_ms: 20 },
+      queue: { dir: `${dir}/state` },
+      api: { enabled: false },
+    }),
+  );
+  try {
+    await viss.waitForSubscriptions(1);
+    viss.event("Vehicle.Speed", { path: "Vehicle.Speed", dp: { value: "77", ts: "2026-01-01T00:00:00Z" } });
+    const deadline = Date.now() + 10_000;
+    while (ovdsRows(`${dir}/ovds.db`, "WSSVIN0000000001", "Vehicle.Speed").length < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "WSSVIN0000000001", "Vehicle.Speed"), [["2026-01-01T00:00:00Z", "77"]]);
+  } finally {
+    vec.stop();
+    await vec.done;
+    await viss.close();
+    await cesc.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

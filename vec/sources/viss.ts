@@ -99,6 +99,8 @@ export interface VissSourceOptions {
   onData: (datapoints: Datapoint[]) => void;
   /** Receives the VIN once the server has it (and again after a reconnect if it changed). */
   onVin?: (vin: string) => void;
+  /** HTTP client for `wss://` with a custom CA or a client certificate (`Deno.createHttpClient`). */
+  client?: Deno.HttpClient;
   /** Known VIN: the VIN get is skipped. */
   vin?: string;
   /** Wait between VIN gets while the server answers `Data-not-available` (default 10 s, as the original). */
@@ -127,7 +129,7 @@ export interface VissSourceStats {
 
 /** The VISSv2 WebSocket client (see the module doc). */
 export class VissSource {
-  #o: Required<Omit<VissSourceOptions, "onVin" | "vin" | "logger" | "random">> & VissSourceOptions;
+  #o: Required<Omit<VissSourceOptions, "onVin" | "vin" | "logger" | "random" | "client">> & VissSourceOptions;
   #log: Logger;
   #ws?: WebSocket;
   #closed = false;
@@ -228,7 +230,10 @@ export class VissSource {
       const subscribeTimers: ReturnType<typeof setTimeout>[] = [];
       let ws: WebSocket;
       try {
-        ws = new WebSocket(this.#o.url);
+        // Deno's WebSocket takes the same HTTP client as fetch (custom CA, client certificate).
+        ws = this.#o.client
+          ? new WebSocket(this.#o.url, { client: this.#o.client } as unknown as string[])
+          : new WebSocket(this.#o.url);
       } catch (e) {
         this.#stats.lastError = (e as Error).message;
         resolve(false);
