@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
 import type { MqttDatapoint } from "../core/mqtt/mod.ts";
 import { makeTestPki, startMosquitto } from "../testing/mod.ts";
-import { parseVecConfig, startVec } from "../vec/mod.ts";
+import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
 import { startMqttIngest } from "./mqtt_ingest.ts";
 
 const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
@@ -72,5 +72,44 @@ Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CE
     await broker.close();
     await pki.remove();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e MQTT: AVRO payloads (MQTT 5 content type) are decoded by the ingest without configuration", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const got: MqttDatapoint[] = [];
+  const ingest = await startMqttIngest({
+    url: broker.url,
+    tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
+    onData: (_vin, dps) => {
+      got.push(...dps);
+      return Promise.resolve();
+    },
+  });
+  const sink = new MqttSink(mqttSinkOptionsFromConfig({
+    thing_name: "AVROVIN",
+    cert_path: pki.clientCert,
+    key_path: pki.clientKey,
+    ca_path: pki.caCert,
+    mqtt: { url: broker.url, encoding: "avro", policies: { "vehicle/speed": { minIntervalMs: 0 } } },
+  }));
+  try {
+    await sink.start();
+    sink.publish("Vehicle.Speed", "23.5", "2026-11-23T10:30:00.000Z");
+    sink.publish("Vehicle.OBD.DTCList", ["P0300", "U0100"], "2026-11-23T10:30:01.000Z");
+    sink.publish("Vehicle.Powertrain.Transmission.SelectedGear", 127, "2026-11-23T10:30:02.000Z");
+    assert.ok(await sink.flush(10_000));
+    const end = Date.now() + 10_000;
+    while (got.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const by = Object.fromEntries(got.map((d) => [d.path, d]));
+    assert.deepEqual(by["Vehicle.Speed"], { path: "Vehicle.Speed", value: "23.5", ts: "2026-11-23T10:30:00.000Z" });
+    assert.equal(by["Vehicle.Powertrain.Transmission.SelectedGear"].value, "127");
+    assert.ok(by["Vehicle.OBD.DTCList"], "the DTC list arrived");
+  } finally {
+    await sink.close();
+    await ingest.close();
+    await broker.close();
+    await pki.remove();
   }
 });

@@ -28,6 +28,8 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import { PipelineError } from "../core/errors/mod.ts";
 import { type Logger, silentLogger } from "../core/log/mod.ts";
 import {
+  AVRO_CONTENT_TYPE,
+  avroDecoder,
   CONNECTION_STATE_TOPIC,
   DEFAULT_VSS_TOPICS,
   jsonDecoder,
@@ -70,7 +72,7 @@ export interface MqttIngestOptions {
   onReject?: (error: PipelineError, topic: string, payload: Uint8Array) => void;
   /** VSS path → topic suffix (default `DEFAULT_VSS_TOPICS`), reversed for lookups. */
   topics?: Record<string, string>;
-  /** Payload decoder (default JSON). */
+  /** Payload decoder (default: AVRO for MQTT 5 content type `application/avro`, else JSON). */
   decoder?: PayloadDecoder;
   /** Optional unwrap/verify of a signed envelope; throw a `PipelineError` to reject. */
   unwrap?: (topic: string, body: Uint8Array) => Uint8Array | Promise<Uint8Array>;
@@ -137,7 +139,9 @@ function readPem(path: string | undefined, what: string): string | undefined {
 export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttIngest> {
   const log = options.logger ?? silentLogger;
   const reverse = reverseTopicMap(options.topics ?? DEFAULT_VSS_TOPICS);
-  const decoder = options.decoder ?? jsonDecoder;
+  // Without an explicit decoder: AVRO when the MQTT 5 content type says so, JSON otherwise.
+  const pickDecoder = (packet: IPublishPacket): PayloadDecoder =>
+    options.decoder ?? (packet.properties?.contentType === AVRO_CONTENT_TYPE ? avroDecoder : jsonDecoder);
   const group = options.shareGroup === undefined ? "cesc" : options.shareGroup;
   const filter = group === null ? `${TOPIC_ROOT}/+/#` : `$share/${group}/${TOPIC_ROOT}/+/#`;
   const tls = options.tls ?? {};
@@ -222,7 +226,7 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
     let datapoints: MqttDatapoint[];
     try {
       const path = reverse.get(parts.suffix);
-      datapoints = decoder(body, { path, receivedAt: Date.now() });
+      datapoints = pickDecoder(packet)(body, { path, receivedAt: Date.now() });
     } catch (e) {
       if (e instanceof PipelineError && e.code === "mqtt.payload" && !reverse.has(parts.suffix)) {
         s.skipped++; // an event topic without VSS path (gateway metrics, security counters)

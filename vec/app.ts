@@ -118,7 +118,11 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     await Deno.mkdir(config.queue.dir, { recursive: true });
     const queue = DiskQueue.open(`${config.queue.dir}/mqtt-queue.db`, { ...queueOptions, name: "mqtt" });
     queues.push(queue);
-    sinks.push(new MqttSink(mqttSinkOptionsFromConfig(config, { queue, logger: log.child("mqtt") })));
+    sinks.push(
+      new MqttSink(
+        mqttSinkOptionsFromConfig(config, { queue, logger: log.child("mqtt"), avroCatalog: (can ?? viss)?.catalog }),
+      ),
+    );
   }
   if (sinks.length === 0) log.warn("no sink configured: datapoints are only kept for GET /signals", {});
   for (const sink of sinks) {

@@ -9,6 +9,9 @@
  * `security/policy_violations`, `gateway/connection_state` (QoS 1, retained, Last Will), `gateway/uptime`,
  * `gateway/message_rate`.
  *
+ * Payloads: JSON by default ({@link jsonEncoder} / {@link jsonDecoder}); AVRO with {@link avroEncoder} /
+ * {@link avroDecoder} (MQTT 5 content type `application/avro`).
+ *
  * @example
  * ```ts
  * import { jsonEncoder, TopicTable } from "./mod.ts";
@@ -35,6 +38,7 @@ export {
   TopicTable,
   type TopicTableOptions,
 } from "./topics.ts";
+export { AVRO_CONTENT_TYPE, avroDecoder, avroEncoder } from "./avro.ts";
 export {
   isoTime,
   jsonDecoder,

@@ -33,7 +33,9 @@ import { connect, type IClientOptions, type IClientPublishOptions, type MqttClie
 import { z } from "zod";
 import { PipelineError } from "../../core/errors/mod.ts";
 import { type Logger, silentLogger } from "../../core/log/mod.ts";
+import type { CatalogLike } from "../../core/codec/mod.ts";
 import {
+  avroEncoder,
   CONNECTION_STATE_TOPIC,
   jsonEncoder,
   type MqttValue,
@@ -892,6 +894,8 @@ export const mqttConfigSchema = z.strictObject({
   reconnect_max_ms: z.number().int().min(1).optional(),
   max_payload_bytes: z.number().int().min(1).max(268_435_455).optional(),
   keepalive_sec: z.number().int().min(0).max(65535).optional(),
+  /** Payload encoding (default `json`); `avro` needs the signals' VSS datatypes (the catalog). */
+  encoding: z.enum(["json", "avro"]).optional(),
 });
 
 /** The `mqtt` section of `config.json`. */
@@ -936,13 +940,13 @@ export function mqttConfigured(config: EspMqttConfig): boolean {
  * against `baseDir` when given, else used as they are).
  *
  * @param config parsed config.json
- * @param extra `baseDir`, queue and anything else to set
+ * @param extra `baseDir`, `avroCatalog` (VSS datatypes for `encoding: "avro"`), queue and anything else to set
  */
 export function mqttSinkOptionsFromConfig(
   config: EspMqttConfig,
-  extra: Partial<MqttSinkOptions> & { baseDir?: string } = {},
+  extra: Partial<MqttSinkOptions> & { baseDir?: string; avroCatalog?: CatalogLike } = {},
 ): MqttSinkOptions {
-  const { baseDir, ...rest } = extra;
+  const { baseDir, avroCatalog, ...rest } = extra;
   const abs = (p?: string) => p === undefined ? undefined : p.startsWith("/") || !baseDir ? p : `${baseDir}/${p}`;
   const m = parseMqttConfig(config.mqtt);
   const thingName = config.thing_name ?? "can-gateway";
@@ -964,6 +968,7 @@ export function mqttSinkOptionsFromConfig(
     reconnectMaxMs: m.reconnect_max_ms,
     maxPayloadBytes: m.max_payload_bytes,
     keepaliveSec: m.keepalive_sec,
+    ...(m.encoding === "avro" ? { encoder: avroEncoder({ catalog: avroCatalog }) } : {}),
     ...rest,
   };
 }
