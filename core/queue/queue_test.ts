@@ -7,7 +7,13 @@ type Factory = (opts: QueueOptions) => { q: MessageQueue; cleanup: () => void };
 
 const disk: Factory = (opts) => {
   const dir = Deno.makeTempDirSync({ prefix: "queue_test_" });
-  const q = DiskQueue.open(`${dir}/q.db`, opts);
+  let q: DiskQueue;
+  try {
+    q = DiskQueue.open(`${dir}/q.db`, opts);
+  } catch (e) {
+    Deno.removeSync(dir, { recursive: true });
+    throw e;
+  }
   return {
     q,
     cleanup: () => {
