@@ -13,14 +13,23 @@
  *   the AWS IoT Core per-connection limit) with at most `maxInflight` unacknowledged messages. After a restart
  *   everything not acknowledged is sent again (at-least-once).
  * - Reconnect with exponential backoff and "equal" jitter between `reconnectMinMs` and `reconnectMaxMs`.
- * - Payloads: JSON by default, any {@link PayloadEncoder}; an optional `signer(topic, body)` wraps each body
+ * - Payloads: JSON by default, AVRO with `mqtt.encoding: "avro"` (`avroEncoder` of `core/mqtt`), or any
+ *   {@link PayloadEncoder}; an optional `signer(topic, body)` wraps each body
  *   (e.g. the `core/security` envelope). Bodies over `maxPayloadBytes` (128 KiB, the AWS IoT Core limit) are
  *   refused with `mqtt.payload_too_large`.
+ * - Live QoS 0 packets are encoded into one buffer per task and written with one socket write.
+ *
+ * User documentation: `docs/mqtt.md`.
  *
  * @example
  * ```ts
  * import { MqttSink } from "./mqtt.ts";
- * const sink = new MqttSink({ url: "mqtt://127.0.0.1:1883", thingName: "gw-1", clientId: "gw-1" });
+ * const sink = new MqttSink({
+ *   endpoint: "xxxxxxxx-ats.iot.eu-west-1.amazonaws.com",
+ *   thingName: "gw-1",
+ *   tls: { certPath: "certs/certificate.pem.crt", keyPath: "certs/private.pem.key", caPath: "certs/AmazonRootCA1.pem" },
+ *   queuePath: "state/mqtt-queue.db",
+ * });
  * await sink.start();
  * sink.publish("Vehicle.Speed", 55, Date.now());
  * sink.publishEvent("diagnostics/dtc", { codes: ["P0300"] }, { qos: 1 });
