@@ -118,6 +118,21 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       }),
     );
   }
+  // The MQTT client library is loaded only for configurations that may use it.
+  const mqttModule = config.endpoint || Object.keys(config.mqtt).length > 0
+    ? await import("./sinks/mqtt.ts")
+    : undefined;
+  if (mqttModule?.mqttConfigured(config)) {
+    const { MqttSink, mqttSinkOptionsFromConfig } = mqttModule;
+    await Deno.mkdir(config.queue.dir, { recursive: true });
+    const queue = DiskQueue.open(`${config.queue.dir}/mqtt-queue.db`, { ...queueOptions, name: "mqtt" });
+    queues.push(queue);
+    sinks.push(
+      new MqttSink(
+        mqttSinkOptionsFromConfig(config, { queue, logger: log.child("mqtt"), avroCatalog: (can ?? viss)?.catalog }),
+      ),
+    );
+  }
   if (sinks.length === 0) log.warn("no sink configured: datapoints are only kept for GET /signals", {});
   for (const sink of sinks) {
     if (config.vin) sink.setVin?.(config.vin);

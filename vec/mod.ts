@@ -21,5 +21,12 @@ export { createVecApi, PUBLISH_ALIASES, publishBodyToDatapoints, type VecApiDeps
 export { loadVecConfig, parseVecConfig, redactConfig, type VecConfig, vecConfigSchema } from "./config.ts";
 export { type DecodeStage, type FrameSource, type MapStage, Pipeline, type PipelineStats } from "./pipeline.ts";
 export { CescSink, type CescSinkOptions, type CescSinkStats } from "./sinks/cesc.ts";
+export {
+  mqttConfigSchema,
+  MqttSink,
+  type MqttSinkOptions,
+  mqttSinkOptionsFromConfig,
+  type MqttSinkStats,
+} from "./sinks/mqtt.ts";
 export type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 export { parseVissRequests, VissSource, type VissSourceOptions, vissUrl } from "./sources/viss.ts";

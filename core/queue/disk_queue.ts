@@ -131,7 +131,7 @@ export class DiskQueue implements MessageQueue {
       "INSERT INTO queue_items(queue, enqueued_at, size, key, meta, payload) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#peek = db.prepare(
-      "SELECT id, enqueued_at, key, meta, payload FROM queue_items WHERE queue = ? ORDER BY id LIMIT ?",
+      "SELECT id, enqueued_at, key, meta, payload FROM queue_items WHERE queue = ? AND id > ? ORDER BY id LIMIT ?",
     );
     this.#deleteOne = db.prepare("DELETE FROM queue_items WHERE queue = ? AND id = ? RETURNING size");
     this.#sumUpTo = db.prepare(
@@ -299,11 +299,11 @@ export class DiskQueue implements MessageQueue {
     });
   }
 
-  /** Up to `limit` oldest items (expired ones are dropped first). */
-  peek(limit: number): QueueItem[] {
+  /** Up to `limit` oldest items, only those with `id > afterId` when given (expired ones are dropped first). */
+  peek(limit: number, options: { afterId?: number } = {}): QueueItem[] {
     this.#check();
     if (this.#maxAgeMs !== Infinity) this.#tx(() => this.#enforceAge(this.#now()));
-    const rows = this.#peek.all(this.#name, Math.max(0, Math.floor(limit))) as unknown as Row[];
+    const rows = this.#peek.all(this.#name, options.afterId ?? -1, Math.max(0, Math.floor(limit))) as unknown as Row[];
     const out = new Array<QueueItem>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];

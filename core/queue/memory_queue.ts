@@ -33,7 +33,11 @@ export class MemoryQueue implements MessageQueue {
   #nextId = 1;
   #closed = false;
 
-  /** @param options byte/age bounds and the queue name */
+  /**
+   * An empty queue.
+   *
+   * @param options byte/age bounds and the queue name
+   */
   constructor(options: QueueOptions = {}) {
     const { maxBytes, maxAgeMs, name } = checkQueueOptions(options);
     this.#name = name;
@@ -110,13 +114,24 @@ export class MemoryQueue implements MessageQueue {
     return ids;
   }
 
-  /** Up to `limit` oldest items. */
-  peek(limit: number): QueueItem[] {
+  /** Up to `limit` oldest items, only those with `id > afterId` when given. */
+  peek(limit: number, options: { afterId?: number } = {}): QueueItem[] {
     this.#check();
     this.#enforceAge(this.#now());
-    const end = Math.min(this.#items.length, this.#head + Math.max(0, Math.floor(limit)));
+    let start = this.#head;
+    if (options.afterId !== undefined) {
+      // ids increase along the array: binary search the first id > afterId
+      let lo = this.#head, hi = this.#items.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.#items[mid].item.id <= options.afterId) lo = mid + 1;
+        else hi = mid;
+      }
+      start = lo;
+    }
+    const end = Math.min(this.#items.length, start + Math.max(0, Math.floor(limit)));
     const out: QueueItem[] = [];
-    for (let i = this.#head; i < end; i++) {
+    for (let i = start; i < end; i++) {
       const it = this.#items[i].item;
       out.push({ ...it, ...(it.meta ? { meta: structuredClone(it.meta) } : {}) });
     }

@@ -7,7 +7,13 @@ type Factory = (opts: QueueOptions) => { q: MessageQueue; cleanup: () => void };
 
 const disk: Factory = (opts) => {
   const dir = Deno.makeTempDirSync({ prefix: "queue_test_" });
-  const q = DiskQueue.open(`${dir}/q.db`, opts);
+  let q: DiskQueue;
+  try {
+    q = DiskQueue.open(`${dir}/q.db`, opts);
+  } catch (e) {
+    Deno.removeSync(dir, { recursive: true });
+    throw e;
+  }
   return {
     q,
     cleanup: () => {
@@ -40,6 +46,9 @@ for (const [kind, make] of [["DiskQueue", disk], ["MemoryQueue", memory]] as con
       assert.equal(q.stats().depth, 4);
       assert.equal(q.stats().bytes, 6 + 3 + 1 + 10);
       assert.deepEqual(q.peek(2).map((i) => i.id), [a, b]);
+      assert.deepEqual(q.peek(2, { afterId: a }).map((i) => i.id), [b, c]);
+      assert.deepEqual(q.peek(10, { afterId: d }), []);
+      assert.deepEqual(q.peek(10, { afterId: 0 }).map((i) => i.id), [a, b, c, d]);
       assert.equal(q.ack([b, 9999]), 1);
       assert.deepEqual(q.peek(10).map((i) => i.id), [a, c, d]);
       assert.equal(q.ack(c), 2);

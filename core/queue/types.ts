@@ -67,8 +67,8 @@ export interface MessageQueue {
   push(payload: QueuePayload, options?: PushOptions): number;
   /** Append several payloads in one transaction; returns their ids in order. */
   pushMany(items: readonly PushItem[]): number[];
-  /** Up to `limit` oldest items, without removing them. */
-  peek(limit: number): QueueItem[];
+  /** Up to `limit` oldest items (only those with `id > afterId` when given), without removing them. */
+  peek(limit: number, options?: { afterId?: number }): QueueItem[];
   /** Remove items: an array of ids, or every item with `id <= upToId`. Returns how many were removed. */
   ack(ids: readonly number[] | number): number;
   /** Current counters. */

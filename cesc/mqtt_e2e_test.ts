@@ -1,0 +1,115 @@
+/**
+ * End to end over MQTT: a generated candump log → VEC (real WASM decoder and mapping, MqttSink with mTLS) → a real
+ * mosquitto → the CESC MQTT ingest (shared subscription) → the datapoints handed to onData equal the encoded values.
+ */
+import assert from "node:assert/strict";
+import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import type { MqttDatapoint } from "../core/mqtt/mod.ts";
+import { makeTestPki, startMosquitto } from "../testing/mod.ts";
+import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
+import { startMqttIngest } from "./mqtt_ingest.ts";
+
+const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
+const msg = (id: number) => dbc.messages.find((m) => m.id === id)!;
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0").toUpperCase()).join("");
+const frame = (m: MessageDef, values: Record<string, number>) => {
+  const all = Object.fromEntries(m.signals.map((s) => [s.name, Math.max(0, s.offset)]));
+  return `${m.id.toString(16).toUpperCase().padStart(3, "0")}#${hex(encodeReference(m, { ...all, ...values }))}`;
+};
+const T0 = 1_700_000_000;
+
+Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CESC ingest gets every speed value", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mqtt_e2e_" });
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const got: MqttDatapoint[] = [];
+  const vins = new Set<string>();
+  const ingest = await startMqttIngest({
+    url: broker.url,
+    tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
+    onData: (vin, dps) => {
+      vins.add(vin);
+      got.push(...dps);
+      return Promise.resolve();
+    },
+  });
+  try {
+    const lines: string[] = [];
+    const speeds: [string, string][] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = T0 + i * 0.15;
+      lines.push(`(${t.toFixed(6)}) can0 ${frame(msg(599), { DI_uiSpeed: 10 + i })}`);
+      speeds.push([new Date(t * 1000).toISOString(), String(10 + i)]);
+    }
+    await Deno.writeTextFile(`${dir}/drive.log`, lines.join("\n") + "\n");
+    const vec = await startVec(parseVecConfig({
+      thing_name: "E2EVIN0000000002",
+      cert_path: pki.clientCert,
+      key_path: pki.clientKey,
+      ca_path: pki.caCert,
+      mqtt: {
+        url: broker.url,
+        // replayed as fast as possible: no rate limit, and QoS 1 so every value is acknowledged
+        policies: { "vehicle/speed": { minIntervalMs: 0, qos: 1 } },
+      },
+      can: { log: `${dir}/drive.log`, speed: 0 },
+      queue: { dir: `${dir}/state` },
+      api: { enabled: false },
+    }));
+    const summary = await vec.done;
+    assert.equal(summary.frames, 20);
+    const mqtt = summary.sinks.mqtt as { queue: { depth: number }; connects: number };
+    assert.equal(mqtt.connects, 1);
+    assert.equal(mqtt.queue.depth, 0, "everything acknowledged before the VEC stopped");
+    const end = Date.now() + 10_000;
+    while (got.filter((d) => d.path === "Vehicle.Speed").length < 20 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(got.filter((d) => d.path === "Vehicle.Speed").map((d) => [d.ts, d.value]), speeds);
+    assert.deepEqual([...vins], ["E2EVIN0000000002"]);
+  } finally {
+    await ingest.close();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e MQTT: AVRO payloads (MQTT 5 content type) are decoded by the ingest without configuration", async () => {
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const got: MqttDatapoint[] = [];
+  const ingest = await startMqttIngest({
+    url: broker.url,
+    tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
+    onData: (_vin, dps) => {
+      got.push(...dps);
+      return Promise.resolve();
+    },
+  });
+  const sink = new MqttSink(mqttSinkOptionsFromConfig({
+    thing_name: "AVROVIN",
+    cert_path: pki.clientCert,
+    key_path: pki.clientKey,
+    ca_path: pki.caCert,
+    mqtt: { url: broker.url, encoding: "avro", policies: { "vehicle/speed": { minIntervalMs: 0 } } },
+  }));
+  try {
+    await sink.start();
+    sink.publish("Vehicle.Speed", "23.5", "2026-11-23T10:30:00.000Z");
+    sink.publish("Vehicle.OBD.DTCList", ["P0300", "U0100"], "2026-11-23T10:30:01.000Z");
+    sink.publish("Vehicle.Powertrain.Transmission.SelectedGear", 127, "2026-11-23T10:30:02.000Z");
+    assert.ok(await sink.flush(10_000));
+    const end = Date.now() + 10_000;
+    while (got.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const by = Object.fromEntries(got.map((d) => [d.path, d]));
+    assert.deepEqual(by["Vehicle.Speed"], { path: "Vehicle.Speed", value: "23.5", ts: "2026-11-23T10:30:00.000Z" });
+    assert.equal(by["Vehicle.Powertrain.Transmission.SelectedGear"].value, "127");
+    assert.ok(by["Vehicle.OBD.DTCList"], "the DTC list arrived");
+  } finally {
+    await sink.close();
+    await ingest.close();
+    await broker.close();
+    await pki.remove();
+  }
+});
