@@ -48,6 +48,14 @@ export interface CescConfig {
   keys?: string;
   /** WAL checkpoints from a Worker. */
   checkpointWorker: boolean;
+  /** MQTT broker to ingest from (`mqtt://` or `mqtts://`), with a shared subscription. */
+  mqttUrl?: string;
+  /** MQTT client certificate, key and CA files (mutual TLS). */
+  mqttCert?: string;
+  mqttKey?: string;
+  mqttCa?: string;
+  /** MQTT client id; with one, a persistent session keeps unacknowledged messages across restarts. */
+  mqttClientId?: string;
   /** SQLite in a Worker. */
   storeWorker: boolean;
 }
@@ -79,6 +87,10 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
                              (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
       --max-body SIZE        largest request body, e.g. 1MiB, 65536 (default 1MiB)
       --retention DUR        delete forwarded rows older than DUR, e.g. 7d (default: keep)
+      --mqtt-url URL         also ingest from an MQTT broker (mqtt:// or mqtts://), shared subscription
+                             $share/cesc/vehicles/+/# so several CESCs split the load; QoS 1 acked after commit
+      --mqtt-cert FILE --mqtt-key FILE --mqtt-ca FILE   mutual TLS to the broker
+      --mqtt-client-id ID    persistent session (unacknowledged messages survive a CESC restart)
       --keys FILE            verify signed requests (X-CCS-* headers, see core/security) with these keys;
                              or set CCS_KEYS=<keyId>=hex:<...>[,...]. Unsigned or bad requests get 401.
 `;
@@ -161,6 +173,11 @@ export function parseCescArgs(args: string[]): CescConfig {
         keys: { type: "string" },
         "checkpoint-worker": { type: "boolean" },
         "store-worker": { type: "boolean" },
+        "mqtt-url": { type: "string" },
+        "mqtt-cert": { type: "string" },
+        "mqtt-key": { type: "string" },
+        "mqtt-ca": { type: "string" },
+        "mqtt-client-id": { type: "string" },
       },
     }).values;
   } catch (e) {
@@ -193,6 +210,15 @@ export function parseCescArgs(args: string[]): CescConfig {
   if (sync !== "full" && sync !== "normal") {
     throw new PipelineError("config.invalid", `--sync: "${sync}" is not full|normal`);
   }
+  if (v["mqtt-url"] && !/^mqtts?:\/\/[^/]/.test(v["mqtt-url"])) {
+    throw new PipelineError("config.invalid", `--mqtt-url: "${v["mqtt-url"]}" is not an mqtt:// or mqtts:// URL`);
+  }
+  if (!!v["mqtt-cert"] !== !!v["mqtt-key"]) {
+    throw new PipelineError("config.invalid", "--mqtt-cert and --mqtt-key go together");
+  }
+  if ((v["mqtt-cert"] || v["mqtt-ca"] || v["mqtt-client-id"]) && !v["mqtt-url"]) {
+    throw new PipelineError("config.invalid", "--mqtt-cert/--mqtt-key/--mqtt-ca/--mqtt-client-id need --mqtt-url");
+  }
   const maxDp = v["max-datapoints"] ?? "25";
   if (!/^\d+$/.test(maxDp) || Number(maxDp) < 1) {
     throw new PipelineError("config.invalid", `--max-datapoints: "${maxDp}" is not a positive integer`);
@@ -221,5 +247,10 @@ export function parseCescArgs(args: string[]): CescConfig {
     keys: v.keys,
     checkpointWorker: v["checkpoint-worker"] ?? false,
     storeWorker: v["store-worker"] ?? false,
+    mqttUrl: v["mqtt-url"],
+    mqttCert: v["mqtt-cert"],
+    mqttKey: v["mqtt-key"],
+    mqttCa: v["mqtt-ca"],
+    mqttClientId: v["mqtt-client-id"],
   };
 }

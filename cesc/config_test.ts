@@ -25,3 +25,21 @@ Deno.test("cesc config: defaults as the issue, --logfile forms, durations and si
   assert.throws(() => parseCescArgs(["--max-datapoints", "0"]), /--max-datapoints/);
   assert.throws(() => parseCescArgs(["--ca", "ca.pem"]), /--ca needs --cert/);
 });
+
+Deno.test("cesc config: --mqtt-url and its TLS flags", () => {
+  const c = parseCescArgs([
+    "--mqtt-url",
+    "mqtts://broker:8883",
+    "--mqtt-cert",
+    "c.pem",
+    "--mqtt-key",
+    "k.pem",
+    "--mqtt-ca",
+    "ca.pem",
+  ]);
+  assert.equal(c.mqttUrl, "mqtts://broker:8883");
+  assert.equal(c.mqttCa, "ca.pem");
+  assert.throws(() => parseCescArgs(["--mqtt-url", "http://x"]), /--mqtt-url/);
+  assert.throws(() => parseCescArgs(["--mqtt-url", "mqtt://x", "--mqtt-cert", "c.pem"]), /go together/);
+  assert.throws(() => parseCescArgs(["--mqtt-ca", "ca.pem"]), /need --mqtt-url/);
+});

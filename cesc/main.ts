@@ -61,6 +61,21 @@ async function main(): Promise<number> {
       maxBody: cfg.maxBody,
       retentionMs: cfg.retentionMs,
       log,
+      mqtt: cfg.mqttUrl
+        ? {
+          url: cfg.mqttUrl,
+          clientId: cfg.mqttClientId,
+          tls: { certPath: cfg.mqttCert, keyPath: cfg.mqttKey, caPath: cfg.mqttCa },
+          // With keys configured, MQTT payloads must be signed envelopes too.
+          unwrap: verifier
+            ? (topic: string, body: Uint8Array) => {
+              const r = verifier.verifyMessage({ topic, payload: body });
+              if (!r.ok) throw new PipelineError(`auth.${r.reason}`, r.message);
+              return r.body;
+            }
+            : undefined,
+        }
+        : undefined,
     });
     console.log(`cesc: listening on ${cesc.url}${cesc.tlsUrl ? ` and ${cesc.tlsUrl}` : ""}`);
     const stop = new Promise<void>((resolve) => {

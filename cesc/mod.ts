@@ -30,6 +30,7 @@
 import type { Logger } from "../core/log/mod.ts";
 import { openSqliteStore, openSqliteStoreInWorker, type OvdsStore } from "../core/ovds/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
+import { parseIngestBody, toVissData } from "../core/viss/mod.ts";
 import { createDigBackend, type DigCredentials } from "./backends/dig.ts";
 import { createHttpBackend } from "./backends/http.ts";
 import { createNoneBackend } from "./backends/none.ts";
@@ -101,6 +102,15 @@ export interface CescOptions {
   verify?: VerifyHook;
   /** Logger. */
   log?: Logger;
+  /** Also ingest from an MQTT broker (the VEC's MQTT sink topics), stored like HTTP data. */
+  mqtt?: {
+    url: string;
+    tls?: import("./mqtt_ingest.ts").IngestTlsOptions;
+    shareGroup?: string | null;
+    clientId?: string;
+    /** Verifies signed envelopes (throw a PipelineError to refuse). */
+    unwrap?: (topic: string, body: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+  };
 }
 
 /** A running CESC. */
@@ -207,6 +217,32 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     }
   }
   forwarder.start();
+  let mqtt: import("./mqtt_ingest.ts").MqttIngest | undefined;
+  if (options.mqtt) {
+    // Loaded only when used: the MQTT client library is large.
+    const { startMqttIngest } = await import("./mqtt_ingest.ts");
+    mqtt = await startMqttIngest({
+      ...options.mqtt,
+      logger: log?.child("mqtt"),
+      onData: async (vin, datapoints) => {
+        let batch;
+        try {
+          batch = parseIngestBody(toVissData(vin, datapoints));
+        } catch (e) {
+          // Acknowledged without storing: the same data would be refused over HTTP too.
+          metrics.inc("cesc_rejected_requests_total", { reason: `mqtt.${(e as PipelineError).code ?? "invalid"}` });
+          log?.warn("MQTT data refused", { vin, error: (e as Error).message });
+          return;
+        }
+        const stored = await committer.submit(batch);
+        metrics.inc("cesc_ingested_datapoints_total", undefined, stored);
+      },
+      onReject: (e, topic) => {
+        metrics.inc("cesc_rejected_requests_total", { reason: `mqtt.${e.code}` });
+        log?.warn("MQTT message refused", { topic, error: e.message });
+      },
+    });
+  }
   const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   log?.info("**** Cloud Edge Server/Client started... ****", {
     port: server.port,
@@ -222,6 +258,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     metrics,
     close: () =>
       closing ??= (async () => {
+        await mqtt?.close();
         await server.close();
         await tls?.close();
         await committer.drain();

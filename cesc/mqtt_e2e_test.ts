@@ -8,6 +8,8 @@ import type { MqttDatapoint } from "../core/mqtt/mod.ts";
 import { makeTestPki, startMosquitto } from "../testing/mod.ts";
 import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
 import { startMqttIngest } from "./mqtt_ingest.ts";
+import { startCesc } from "./mod.ts";
+import { DatabaseSync } from "node:sqlite";
 
 const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
 const msg = (id: number) => dbc.messages.find((m) => m.id === id)!;
@@ -111,5 +113,62 @@ Deno.test("e2e MQTT: AVRO payloads (MQTT 5 content type) are decoded by the inge
     await ingest.close();
     await broker.close();
     await pki.remove();
+  }
+});
+
+Deno.test("e2e MQTT: VEC → mosquitto (mTLS) → startCesc({mqtt}) stores OVDS rows; two CESCs share the subscription", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mqtt_cesc_e2e_" });
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const tls = { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey };
+  // Two CESC instances on one database file split the stream through $share/cesc/vehicles/+/#.
+  const a = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none", mqtt: { url: broker.url, tls } });
+  const b = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none", mqtt: { url: broker.url, tls } });
+  try {
+    const lines: string[] = [];
+    const speeds: [string, string][] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = T0 + i * 0.15;
+      lines.push(`(${t.toFixed(6)}) can0 ${frame(msg(599), { DI_uiSpeed: 10 + i })}`);
+      speeds.push([new Date(t * 1000).toISOString(), String(10 + i)]);
+    }
+    await Deno.writeTextFile(`${dir}/drive.log`, lines.join("\n") + "\n");
+    const vec = await startVec(parseVecConfig({
+      thing_name: "MQTTVIN000000001",
+      cert_path: pki.clientCert,
+      key_path: pki.clientKey,
+      ca_path: pki.caCert,
+      mqtt: { url: broker.url, policies: { "vehicle/speed": { minIntervalMs: 0, qos: 1 } } },
+      can: { log: `${dir}/drive.log`, speed: 0 },
+      queue: { dir: `${dir}/state` },
+      api: { enabled: false },
+    }));
+    await vec.done;
+    const rows = () => {
+      const db = new DatabaseSync(`${dir}/ovds.db`, { readOnly: true });
+      try {
+        const v = db.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ?").get("MQTTVIN000000001") as
+          | { vin_id: number }
+          | undefined;
+        if (!v) return [];
+        return (db.prepare(
+          `SELECT timestamp, value FROM TV_${v.vin_id} WHERE path = 'Vehicle.Speed' ORDER BY timestamp`,
+        )
+          .all() as { timestamp: string; value: string }[]).map((r) => [r.timestamp, r.value]);
+      } finally {
+        db.close();
+      }
+    };
+    const end = Date.now() + 15_000;
+    while (rows().length < 40 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(rows(), speeds, "every value stored once");
+    const ingested = (c: typeof a) => c.metrics.render().match(/cesc_ingested_datapoints_total (\d+)/)?.[1];
+    assert.ok(Number(ingested(a) ?? 0) > 0 && Number(ingested(b) ?? 0) > 0, "both instances took a share");
+  } finally {
+    await a.close();
+    await b.close();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -151,7 +151,10 @@ Deno.test("SocketCanReader counts malformed datagrams, honours batch room, and r
     while ((last = await reader.read(batch)) === 0);
     assert.equal(last, 1);
     assert.equal(batch.get(0).id, 0x102);
-    assert.equal(await reader.read(batch), -1);
+    // The hang-up is seen on one of the next polls (a poll may time out first on a loaded machine).
+    let end = 0;
+    while ((end = await reader.read(batch)) === 0);
+    assert.equal(end, -1);
     assert.equal(reader.stats().malformed, 1);
   } finally {
     reader.close();
