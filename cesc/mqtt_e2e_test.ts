@@ -9,6 +9,8 @@ import { makeTestPki, startMosquitto } from "../testing/mod.ts";
 import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
 import { startMqttIngest } from "./mqtt_ingest.ts";
 import { startCesc } from "./mod.ts";
+import { createVerifier, KeyStore } from "../core/security/mod.ts";
+import { PipelineError } from "../core/errors/mod.ts";
 import { DatabaseSync } from "node:sqlite";
 
 const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
@@ -167,6 +169,75 @@ Deno.test("e2e MQTT: VEC → mosquitto (mTLS) → startCesc({mqtt}) stores OVDS 
   } finally {
     await a.close();
     await b.close();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("e2e MQTT: signed envelopes (security.sign) are verified by the CESC ingest; unsigned ones are refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mqtt_signed_" });
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  await Deno.writeTextFile(`${dir}/keys`, "k1=hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+  const verifier = createVerifier({ keys: await KeyStore.fromFile(`${dir}/keys`) });
+  const tls = { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey };
+  const cesc = await startCesc({
+    db: `${dir}/ovds.db`,
+    port: 0,
+    backend: "none",
+    mqtt: {
+      url: broker.url,
+      tls,
+      unwrap: (topic, body) => {
+        const r = verifier.verifyMessage({ topic, payload: body });
+        if (!r.ok) throw new PipelineError(`auth.${r.reason}`, r.message);
+        return r.body;
+      },
+    },
+  });
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      lines.push(`(${(T0 + i * 0.15).toFixed(6)}) can0 ${frame(msg(599), { DI_uiSpeed: 10 + i })}`);
+    }
+    await Deno.writeTextFile(`${dir}/drive.log`, lines.join("\n") + "\n");
+    const run = async (vin: string, sign: boolean) => {
+      const vec = await startVec(parseVecConfig({
+        thing_name: vin,
+        cert_path: pki.clientCert,
+        key_path: pki.clientKey,
+        ca_path: pki.caCert,
+        mqtt: { url: broker.url, policies: { "vehicle/speed": { minIntervalMs: 0, qos: 1 } } },
+        can: { log: `${dir}/drive.log`, speed: 0 },
+        queue: { dir: `${dir}/state-${vin}` },
+        security: sign ? { sign: true, key_id: "k1", key_file: `${dir}/keys` } : {},
+        api: { enabled: false },
+      }));
+      await vec.done;
+    };
+    const count = (vin: string) => {
+      const db = new DatabaseSync(`${dir}/ovds.db`, { readOnly: true });
+      try {
+        const v = db.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ?").get(vin) as { vin_id: number } | undefined;
+        return v ? (db.prepare(`SELECT COUNT(*) AS n FROM TV_${v.vin_id}`).get() as { n: number }).n : 0;
+      } finally {
+        db.close();
+      }
+    };
+    await run("SIGNEDMQTT000001", true);
+    await run("UNSIGNEDMQTT0001", false);
+    const end = Date.now() + 10_000;
+    while (count("SIGNEDMQTT000001") < 10 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(count("SIGNEDMQTT000001"), 10);
+    const end2 = Date.now() + 10_000;
+    while (verifier.metrics().missing_signature + verifier.metrics().malformed < 10 && Date.now() < end2) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(count("UNSIGNEDMQTT0001"), 0, "nothing unsigned is stored");
+    assert.ok(verifier.metrics().accepted >= 10);
+  } finally {
+    await cesc.close();
     await broker.close();
     await pki.remove();
     await Deno.remove(dir, { recursive: true });

@@ -129,7 +129,13 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
     queues.push(queue);
     sinks.push(
       new MqttSink(
-        mqttSinkOptionsFromConfig(config, { queue, logger: log.child("mqtt"), avroCatalog: (can ?? viss)?.catalog }),
+        mqttSinkOptionsFromConfig(config, {
+          queue,
+          logger: log.child("mqtt"),
+          avroCatalog: (can ?? viss)?.catalog,
+          // With security.sign, every MQTT payload travels in the signed JSON envelope.
+          ...(signer ? { signer: (topic: string, body: Uint8Array | string) => signer.signMessage({ topic, body }) } : {}),
+        }),
       ),
     );
   }
