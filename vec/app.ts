@@ -134,7 +134,9 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
           logger: log.child("mqtt"),
           avroCatalog: (can ?? viss)?.catalog,
           // With security.sign, every MQTT payload travels in the signed JSON envelope.
-          ...(signer ? { signer: (topic: string, body: Uint8Array | string) => signer.signMessage({ topic, body }) } : {}),
+          ...(signer
+            ? { signer: (topic: string, body: Uint8Array | string) => signer.signMessage({ topic, body }) }
+            : {}),
         }),
       ),
     );

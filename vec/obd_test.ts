@@ -145,3 +145,66 @@ Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pip
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("OBD DTCs reach a real broker: diagnostics/dtc as QoS 1 through the VEC's MqttSink", async () => {
+  const { makeTestPki, startMosquitto } = await import("../testing/mod.ts");
+  const { connect } = await import("mqtt");
+  const dir = await Deno.makeTempDir();
+  const pki = await makeTestPki();
+  const broker = await startMosquitto({ pki });
+  const bus = new MemoryCanBus();
+  const ecu = new EcuSimulator(bus.link(), { values: { 0x0c: 900 }, dtcs: { stored: ["P0301"] } });
+  const link = bus.link();
+  const read = (p: string) => Deno.readTextFileSync(p);
+  const sub = connect(broker.url, {
+    ca: read(pki.caCert),
+    cert: read(pki.clientCert),
+    key: read(pki.clientKey),
+    protocolVersion: 5,
+  });
+  const got: { topic: string; qos: number; payload: Record<string, unknown> }[] = [];
+  sub.on(
+    "message",
+    (topic, payload, packet) => got.push({ topic, qos: packet.qos, payload: JSON.parse(payload.toString()) }),
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sub.once(
+        "connect",
+        () => sub.subscribe("vehicles/+/diagnostics/#", { qos: 1 }, (e) => (e ? reject(e) : resolve())),
+      );
+      sub.once("error", reject);
+    });
+    await Deno.writeTextFile(`${dir}/idle.log`, "(1.000000) can0 001#00\n(61.000000) can0 001#00\n");
+    const vec = await startVec(
+      parseVecConfig({
+        thing_name: "OBDCAR",
+        cert_path: pki.clientCert,
+        key_path: pki.clientKey,
+        ca_path: pki.caCert,
+        mqtt: { url: broker.url },
+        can: { log: `${dir}/idle.log`, speed: 1 },
+        obd: { enabled: true, pids: ["engine_rpm"], dtc_interval_ms: 500 },
+        queue: { dir: `${dir}/state` },
+        api: { enabled: false },
+      }),
+      { obdLink: link, drainMs: 2000 },
+    );
+    for (let i = 0; i < 1000 && !got.some((g) => g.topic.endsWith("/diagnostics/dtc")); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    vec.stop();
+    await vec.done;
+    const dtc = got.find((g) => g.topic === "vehicles/OBDCAR/diagnostics/dtc");
+    assert.ok(dtc, `diagnostics/dtc received (got ${got.map((g) => g.topic).join(", ")})`);
+    assert.equal(dtc.qos, 1);
+    assert.equal(dtc.payload.code, "P0301");
+  } finally {
+    await new Promise<void>((r) => sub.end(true, {}, () => r()));
+    ecu.close();
+    link.close();
+    await broker.close();
+    await pki.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
