@@ -36,6 +36,8 @@ export interface CescConfig {
   flushIntervalMs: number;
   /** Backend kind. */
   backend: "dig" | "http" | "none";
+  /** `--backend` was given (otherwise DIG is used only when credentials are available). */
+  backendExplicit: boolean;
   /** Backend URL. */
   backendUrl?: string;
   /** DIG credentials file. */
@@ -81,7 +83,7 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
   -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
       --max-datapoints N     flush a vehicle above N new data points (default 25)
       --flush-interval DUR   flush timer, e.g. 30s, 500ms, 2m (default 30s)
-      --backend KIND         dig|http|none (default dig)
+      --backend KIND         dig|http|none (default dig when DIG credentials are given, else none with a warning)
       --backend-url URL      DIG base URL (default https://dig.geotab.com:443) or the HTTP backend endpoint
       --credentials FILE     DIG credentials JSON {"username","password","serialNo","serials":{vin:serial}}
                              (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
@@ -240,6 +242,7 @@ export function parseCescArgs(args: string[]): CescConfig {
     maxDatapoints: Number(maxDp),
     flushIntervalMs: parseDuration(v["flush-interval"] ?? "30s", "--flush-interval"),
     backend,
+    backendExplicit: v.backend !== undefined,
     backendUrl: v["backend-url"],
     credentials: v.credentials,
     maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),

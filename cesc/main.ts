@@ -42,6 +42,11 @@ async function main(): Promise<number> {
       ? KeyStore.fromEnv()
       : undefined;
     const verifier = keys ? createVerifier({ keys }) : undefined;
+    // Without --backend, forward to DIG as the original did when credentials are there; otherwise store only.
+    if (!cfg.backendExplicit && cfg.backend === "dig" && !cfg.credentials && !hasDigCredentialsInEnv()) {
+      cfg.backend = "none";
+      log.warn("forwarding is off: no DIG credentials (--credentials FILE or CESC_DIG_*); use --backend to choose", {});
+    }
     const cesc = await startCesc({
       verify: verifier ? (req) => verifier.verifyRequest(req) : undefined,
       db: cfg.db,
@@ -89,6 +94,10 @@ async function main(): Promise<number> {
     console.error(`cesc: ${(e as Error).message.split("\n")[0]}`);
     return 1;
   }
+}
+
+function hasDigCredentialsInEnv(): boolean {
+  return Boolean(Deno.env.get("CESC_DIG_CREDENTIALS") || Deno.env.get("CESC_DIG_USERNAME"));
 }
 
 if (import.meta.main) Deno.exit(await main());
