@@ -50,6 +50,7 @@ async function main(): Promise<number> {
       flushIntervalMs: cfg.flushIntervalMs,
       maxBody: cfg.maxBody,
       retentionMs: cfg.retentionMs,
+      readToken: Deno.env.get("CESC_READ_TOKEN") || undefined,
       log,
     });
     console.log(`cesc: listening on ${cesc.url}${cesc.tlsUrl ? ` and ${cesc.tlsUrl}` : ""}`);

@@ -8,6 +8,10 @@
  *   of the first problem), 401 (verification hook), 405, 413 (over `maxBody`, counted while streaming),
  *   415; WebSocket upgrades get 400 "Incorrect protocol" as in the original.
  * - `GET /health` (db writable, backlog, backend state), `GET /metrics` (Prometheus text).
+ * - Read side (`query_api.ts`, reader `openSqliteQuery` on the same WAL file): `GET /v1/vehicles`,
+ *   `GET /v1/vehicles/{vin}/signals`, `GET /v1/vehicles/{vin}/series?path=&from=&to=&limit=&cursor=&maxPoints=`,
+ *   optionally behind a bearer token (`readToken`, `CESC_READ_TOKEN`), and the fleet dashboard at `GET /ui`
+ *   (built by `deno task ui:build`; see docs/dashboard.md).
  * - Forwarding per vehicle when more than `maxDatapoints` new rows are stored or on the flush timer;
  *   at-least-once via a rowid watermark that moves only after the backend accepted the batch.
  *
@@ -28,7 +32,7 @@
  * @module
  */
 import type { Logger } from "../core/log/mod.ts";
-import { openSqliteStore, type OvdsStore } from "../core/ovds/mod.ts";
+import { openSqliteQuery, openSqliteStore, type OvdsQuery, type OvdsStore } from "../core/ovds/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { createDigBackend, type DigCredentials } from "./backends/dig.ts";
 import { createHttpBackend } from "./backends/http.ts";
@@ -37,6 +41,7 @@ import type { ForwardBackend } from "./backends/types.ts";
 import { type DataMapItem, loadDataMap } from "./datamap.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
+import { mountQueryApi } from "./query_api.ts";
 import { createIngestApp, GroupCommitter, type VerifyHook } from "./server.ts";
 import { serveTls, type TlsListener, type TlsMaterial } from "./tls.ts";
 
@@ -47,6 +52,7 @@ export { type ForwardBackend, type Rejected, RetryableError, type SendOutcome } 
 export { type DataMapItem, DEFAULT_DATAMAP_URL, loadDataMap, parseDataMap } from "./datamap.ts";
 export { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 export { Metrics } from "./metrics.ts";
+export { mountQueryApi, type QueryApi, type QueryApiOptions } from "./query_api.ts";
 export {
   createIngestApp,
   GroupCommitter,
@@ -94,6 +100,10 @@ export interface CescOptions {
   verify?: VerifyHook;
   /** Logger. */
   log?: Logger;
+  /** Read side for `/v1/vehicles*` and `/ui` (default: a read-only connection on `db`; none for `:memory:`). */
+  query?: () => OvdsQuery;
+  /** Bearer token the read API requires (`CESC_READ_TOKEN` in `deno task cesc`). */
+  readToken?: string;
 }
 
 /** A running CESC. */
@@ -172,6 +182,11 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     backend: () => ({ name: backend.name, state: backend.state() }),
     log,
   });
+  const db = options.db ?? "./ovdsCESC.db";
+  const readApi = mountQueryApi(app, {
+    open: options.query ?? (options.store || db === ":memory:" ? undefined : () => openSqliteQuery(db)),
+    token: options.readToken,
+  });
   const hostname = options.hostname ?? "127.0.0.1";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -212,6 +227,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
         await forwarder.close();
         await backend.close();
         await store.close();
+        await readApi.close();
       })(),
   };
 }
