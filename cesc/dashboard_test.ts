@@ -120,7 +120,7 @@ Deno.test({
       try {
         const context = browser.contexts()[0];
         const page = await context.newPage();
-        await page.setViewportSize({ width: 1280, height: 860 });
+        await page.setViewportSize({ width: 1280, height: 620 });
         const failed: string[] = [];
         page.on("requestfailed", (r) => failed.push(r.url()));
         page.on("pageerror", (e) => failed.push(`pageerror: ${e.message}`));

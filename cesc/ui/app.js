@@ -187,7 +187,7 @@ function renderSignals() {
     const tr = document.createElement("tr");
     tr.dataset.path = s.path;
     tr.innerHTML =
-      `<td><input type="checkbox"></td><td class="path"></td><td class="r"></td><td><canvas class="spark" width="120" height="24" style="width:120px;height:24px"></canvas></td><td class="ts"></td>`;
+      `<td><input type="checkbox"></td><td class="path"><span></span></td><td class="r"></td><td><canvas class="spark" width="120" height="24" style="width:120px;height:24px"></canvas></td><td class="ts"></td>`;
     const box = tr.querySelector("input");
     box.checked = state.paths?.includes(s.path) ?? false;
     box.addEventListener("change", () => {
@@ -197,10 +197,12 @@ function renderSignals() {
       state.paths = state.signals.map((x) => x.path).filter((p) => set.has(p));
       refreshChart().catch(showError);
     });
-    tr.children[1].textContent = s.path;
+    tr.children[1].firstChild.textContent = s.path;
     const n = num(s.value);
     tr.children[2].textContent = n !== null && s.value !== "true" && s.value !== "false" ? fmtNum(n, 3) : s.value;
-    tr.children[4].textContent = fmtTs(s.ts);
+    tr.children[4].textContent = fmtTs(s.ts).slice(11, 19);
+    tr.children[4].title = s.ts;
+    tr.children[1].title = `${s.path} (${s.count} points)`;
     return tr;
   });
   tbody.replaceChildren(...rows);
@@ -256,16 +258,34 @@ async function refreshChart() {
   } else {
     state.chart?.destroy();
     el.replaceChildren();
+    // Each signal gets its own y scale (units differ); the first two get axes (left, right).
+    const scaleOf = (i) => `y${i}`;
     const opts = {
       width,
       height: 300,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true } },
       series: [
-        {},
-        ...paths.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true })),
+        { label: "UTC" },
+        ...paths.map((p, i) => ({
+          label: p,
+          scale: scaleOf(i),
+          stroke: COLORS[i % COLORS.length],
+          width: 1.5,
+          spanGaps: true,
+        })),
       ],
-      axes: [{}, { size: 60 }],
+      axes: [
+        {},
+        ...paths.slice(0, 2).map((_, i) => ({
+          scale: scaleOf(i),
+          side: i === 0 ? 3 : 1,
+          size: 60,
+          stroke: paths.length > 1 ? COLORS[i] : undefined,
+          grid: { show: i === 0 },
+        })),
+      ],
     };
     state.chart = new uPlot(opts, data, el);
     state.chartKey = key;
