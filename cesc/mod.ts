@@ -184,7 +184,8 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   });
   const db = options.db ?? "./ovdsCESC.db";
   const readApi = mountQueryApi(app, {
-    open: options.query ?? (options.store || db === ":memory:" ? undefined : () => openSqliteQuery(db)),
+    open: options.query ??
+      (options.store || db === ":memory:" ? undefined : () => openSqliteQuery(db, { worker: true })),
     token: options.readToken,
   });
   const hostname = options.hostname ?? "127.0.0.1";

@@ -64,8 +64,8 @@ Deno.test("cesc read API: vehicles, signals and series of data POSTed to the sam
     assert.deepEqual(s.body, {
       vin: "TESTVIN02",
       signals: [
-        { path: "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", value: "81.2", ts: at(5000), count: 1 },
-        { path: "Vehicle.Speed", value: "12.5", ts: at(0), count: 1 },
+        { path: "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", value: "81.2", ts: at(5000) },
+        { path: "Vehicle.Speed", value: "12.5", ts: at(0) },
       ],
     });
     // Pages: 300 points by 128, following nextCursor.

@@ -202,7 +202,7 @@ function renderSignals() {
     tr.children[2].textContent = n !== null && s.value !== "true" && s.value !== "false" ? fmtNum(n, 3) : s.value;
     tr.children[4].textContent = fmtTs(s.ts).slice(11, 19);
     tr.children[4].title = s.ts;
-    tr.children[1].title = `${s.path} (${s.count} points)`;
+    tr.children[1].title = s.path;
     return tr;
   });
   tbody.replaceChildren(...rows);

@@ -53,6 +53,7 @@ export {
   type SeriesPage,
   type SeriesPoint,
   type SignalLatest,
+  type SqliteQueryOptions,
   type VehicleSummary,
 } from "./query.ts";
 export { openSqliteStore, OVDS_STATIC_DDL, ovdsTvDdl, type SqliteStoreOptions } from "./sqlite_store.ts";

@@ -25,8 +25,6 @@ export interface SignalLatest {
   value: string;
   /** Its timestamp. */
   ts: string;
-  /** Stored data points of this path. */
-  count: number;
 }
 
 /**
@@ -127,7 +125,6 @@ interface Tv {
   firstPath: StatementSync;
   nextPath: StatementSync;
   latest: StatementSync;
-  countPath: StatementSync;
   minTs: StatementSync;
   maxTs: StatementSync;
   raw: StatementSync;
@@ -182,7 +179,6 @@ class SqliteOvdsQuery implements OvdsQuery {
       firstPath: db.prepare(`SELECT min(path) AS p FROM ${tv}`),
       nextPath: db.prepare(`SELECT min(path) AS p FROM ${tv} WHERE path > ?`),
       latest: db.prepare(`SELECT value, timestamp FROM ${tv} WHERE path = ? ORDER BY timestamp DESC LIMIT 1`),
-      countPath: db.prepare(`SELECT count(*) AS n FROM ${tv} WHERE path = ?`),
       minTs: db.prepare(`SELECT min(timestamp) AS t FROM ${tv} WHERE path = ?`),
       maxTs: db.prepare(`SELECT max(timestamp) AS t FROM ${tv} WHERE path = ?`),
       raw: db.prepare(
@@ -237,13 +233,14 @@ class SqliteOvdsQuery implements OvdsQuery {
           if (last === null || hi > last) last = hi;
         }
         const wm = Number(this.#watermark?.get(t.id)?.forwarded_rowid ?? 0);
+        const datapoints = Number(t.countAll.get()?.n ?? 0);
         out.push({
           vin: String(r.vin),
           firstSeen: first,
           lastSeen: last,
-          datapoints: Number(t.countAll.get()?.n ?? 0),
+          datapoints,
           signals: paths.length,
-          backlog: Number(t.backlog.get(wm)?.n ?? 0),
+          backlog: wm === 0 ? datapoints : Number(t.backlog.get(wm)?.n ?? 0),
         });
       }
       return Promise.resolve(out);
@@ -260,12 +257,7 @@ class SqliteOvdsQuery implements OvdsQuery {
       for (const path of this.#paths(t)) {
         const r = t.latest.get(path);
         if (!r) continue;
-        out.push({
-          path,
-          value: String(r.value),
-          ts: String(r.timestamp),
-          count: Number(t.countPath.get(path)?.n ?? 0),
-        });
+        out.push({ path, value: String(r.value), ts: String(r.timestamp) });
       }
       return Promise.resolve(out);
     } catch (e) {
@@ -365,12 +357,89 @@ class SqliteOvdsQuery implements OvdsQuery {
   }
 }
 
+/** Options for {@link openSqliteQuery}. */
+export interface SqliteQueryOptions {
+  /**
+   * Run the reader in a Worker (default false). node:sqlite is synchronous: on the main thread a query
+   * over millions of rows holds the event loop; in a worker it only takes a CPU core. The CESC uses this.
+   */
+  worker?: boolean;
+}
+
 /**
  * Opens a read-only connection on an OVDS SQLite file that a CESC writes in WAL mode: reads see
- * committed data and never block ingest. Needs the file to exist (the CESC's store creates it).
+ * committed data and never block ingest. Needs the file to exist (the CESC's store creates it);
+ * with `worker: true` a missing file is reported by the first call instead.
  *
  * Timestamps are compared as stored text (ISO 8601 UTC), so `from`/`to` must be ISO 8601 UTC too.
  */
-export function openSqliteQuery(path: string): OvdsQuery {
-  return new SqliteOvdsQuery(path);
+export function openSqliteQuery(path: string, options: SqliteQueryOptions = {}): OvdsQuery {
+  return options.worker ? new WorkerOvdsQuery(path) : new SqliteOvdsQuery(path);
+}
+
+interface WorkerReply {
+  id: number;
+  result?: unknown;
+  error?: { code?: string; message: string; path?: string };
+}
+
+/** {@link OvdsQuery} over a {@link SqliteOvdsQuery} in a Worker (see query_worker.ts). */
+class WorkerOvdsQuery implements OvdsQuery {
+  #worker: Worker;
+  #next = 0;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  #closed?: Promise<void>;
+
+  constructor(path: string) {
+    this.#worker = new Worker(new URL("./query_worker.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (ev: MessageEvent<WorkerReply>) => {
+      const p = this.#pending.get(ev.data.id);
+      if (!p) return;
+      this.#pending.delete(ev.data.id);
+      const err = ev.data.error;
+      if (err) {
+        p.reject(
+          err.code ? new PipelineError(err.code, err.message, { path: err.path }) : new Error(err.message),
+        );
+      } else p.resolve(ev.data.result);
+    };
+    this.#worker.onerror = (ev) => {
+      ev.preventDefault();
+      const e = new PipelineError("ovds.reader", `the OVDS reader worker failed: ${ev.message}`);
+      for (const p of this.#pending.values()) p.reject(e);
+      this.#pending.clear();
+    };
+    // Opening errors (missing file) come back on this call; every later call reports them too.
+    this.#call("open", [path]).catch(() => {});
+  }
+
+  #call<T>(method: string, args: unknown[]): Promise<T> {
+    if (this.#closed) return Promise.reject(new PipelineError("ovds.closed", "the OVDS reader is closed"));
+    const id = ++this.#next;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  vehicles(): Promise<VehicleSummary[]> {
+    return this.#call("vehicles", []);
+  }
+
+  signals(vin: string): Promise<SignalLatest[]> {
+    return this.#call("signals", [vin]);
+  }
+
+  series(vin: string, path: string, options: SeriesOptions = {}): Promise<SeriesPage> {
+    return this.#call("series", [vin, path, options]);
+  }
+
+  close(): Promise<void> {
+    return this.#closed ??= this.#call("close", []).catch(() => {}).then(() => {
+      this.#worker.terminate();
+      const e = new PipelineError("ovds.closed", "the OVDS reader is closed");
+      for (const p of this.#pending.values()) p.reject(e);
+      this.#pending.clear();
+    });
+  }
 }

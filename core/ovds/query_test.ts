@@ -48,8 +48,8 @@ Deno.test("ovds query: vehicles with time span, counts and backlog", async () =>
         { vin: "VIN_B", firstSeen: at(0), lastSeen: at(900), datapoints: 10, signals: 1, backlog: 6 },
       ]);
       assert.deepEqual(await q.signals("VIN_A"), [
-        { path: "Vehicle.Cabin.Door.Row1.Left.IsOpen", value: "false", ts: at(9000), count: 2 },
-        { path: "Vehicle.Speed", value: "1", ts: at(5000), count: 1 },
+        { path: "Vehicle.Cabin.Door.Row1.Left.IsOpen", value: "false", ts: at(9000) },
+        { path: "Vehicle.Speed", value: "1", ts: at(5000) },
       ]);
       await rejectsCode(q.signals("NOPE"), "query.vin_unknown");
       await rejectsCode(q.series("VIN_A", "Vehicle.Nope"), "query.path_unknown");
@@ -137,5 +137,33 @@ Deno.test("ovds query: opening a missing file fails with an actionable error", a
       (e) => e instanceof PipelineError && e.code === "ovds.open",
     );
     return Promise.resolve();
+  });
+});
+
+Deno.test("ovds query: the worker reader gives the same answers and errors", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = openSqliteStore(file);
+    await store.insertBatches([{ vin: "V1", datapoints: speedPoints(500) }]);
+    const direct = openSqliteQuery(file);
+    const worker = openSqliteQuery(file, { worker: true });
+    const missing = openSqliteQuery(join(dir, "missing.db"), { worker: true });
+    try {
+      assert.deepEqual(await worker.vehicles(), await direct.vehicles());
+      assert.deepEqual(await worker.signals("V1"), await direct.signals("V1"));
+      const opts = { maxPoints: 50 };
+      assert.deepEqual(
+        await worker.series("V1", "Vehicle.Speed", opts),
+        await direct.series("V1", "Vehicle.Speed", opts),
+      );
+      await rejectsCode(worker.series("V1", "Vehicle.Nope"), "query.path_unknown");
+      await rejectsCode(missing.vehicles(), "ovds.open");
+    } finally {
+      await missing.close();
+      await worker.close();
+      await direct.close();
+      await store.close();
+    }
+    await rejectsCode(worker.vehicles(), "ovds.closed");
   });
 });
