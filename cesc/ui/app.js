@@ -3,6 +3,7 @@
 // beyond `deno task ui:build`, which copies this file beside uPlot).
 //
 // URL parameters: ?vin=VIN&paths=A,B (initial selection), ?refresh=ms (poll period, default 2000),
+// ?window=seconds (chart and sparkline span before the vehicle's newest data point, default 3600, 0 = all),
 // #token=... (read token; also asked for on 401 and kept in localStorage).
 
 const uPlot = globalThis.uPlot;
@@ -144,8 +145,18 @@ function selectVehicle(vin) {
 
 // ---- signals ---------------------------------------------------------------------------------------
 
+/** The chart window: `window` seconds before the selected vehicle's newest data point (0 = everything). */
+function windowFrom() {
+  const seconds = Number($("#window").value);
+  const last = state.vehicles.find((v) => v.vin === state.vin)?.lastSeen;
+  if (!seconds || !last) return null;
+  return new Date(Date.parse(last) - seconds * 1000).toISOString();
+}
+
 function seriesUrl(vin, path, maxPoints) {
   const q = new URLSearchParams({ path, maxPoints: String(maxPoints) });
+  const from = windowFrom();
+  if (from) q.set("from", from);
   return `/v1/vehicles/${encodeURIComponent(vin)}/series?${q}`;
 }
 
@@ -340,6 +351,8 @@ function schedule() {
 }
 
 $("#live").addEventListener("change", schedule);
+if (params.get("window") !== null) $("#window").value = params.get("window");
+$("#window").addEventListener("change", () => refresh());
 $("#token-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   state.token = $("#token").value.trim();
