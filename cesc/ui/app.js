@@ -148,9 +148,11 @@ function selectVehicle(vin) {
 /** The chart window: `window` seconds before the selected vehicle's newest data point (0 = everything). */
 function windowFrom() {
   const seconds = Number($("#window").value);
-  const last = state.vehicles.find((v) => v.vin === state.vin)?.lastSeen;
-  if (!seconds || !last) return null;
-  return new Date(Date.parse(last) - seconds * 1000).toISOString();
+  const v = state.vehicles.find((v) => v.vin === state.vin);
+  if (!seconds || !v?.lastSeen) return null;
+  // Not before the vehicle's first point: buckets then span data, not empty time.
+  const from = Math.max(Date.parse(v.lastSeen) - seconds * 1000, Date.parse(v.firstSeen));
+  return new Date(from).toISOString();
 }
 
 function seriesUrl(vin, path, maxPoints) {
