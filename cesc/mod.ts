@@ -32,16 +32,16 @@
  * @module
  */
 import type { Logger } from "../core/log/mod.ts";
-import { openSqliteQuery, openSqliteStore, type OvdsQuery, type OvdsStore } from "../core/ovds/mod.ts";
+import { openSqliteStore, type OvdsStore } from "../core/ovds/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { createDigBackend, type DigCredentials } from "./backends/dig.ts";
 import { createHttpBackend } from "./backends/http.ts";
 import { createNoneBackend } from "./backends/none.ts";
 import type { ForwardBackend } from "./backends/types.ts";
 import { type DataMapItem, loadDataMap } from "./datamap.ts";
+import { mountQueryApi, type ReaderFactory, sqliteReader } from "./query_api.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
-import { mountQueryApi } from "./query_api.ts";
 import { createIngestApp, GroupCommitter, type VerifyHook } from "./server.ts";
 import { serveTls, type TlsListener, type TlsMaterial } from "./tls.ts";
 
@@ -52,7 +52,7 @@ export { type ForwardBackend, type Rejected, RetryableError, type SendOutcome } 
 export { type DataMapItem, DEFAULT_DATAMAP_URL, loadDataMap, parseDataMap } from "./datamap.ts";
 export { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 export { Metrics } from "./metrics.ts";
-export { mountQueryApi, type QueryApi, type QueryApiOptions } from "./query_api.ts";
+export { mountQueryApi, type QueryApi, type QueryApiOptions, type ReaderFactory, sqliteReader } from "./query_api.ts";
 export {
   createIngestApp,
   GroupCommitter,
@@ -101,7 +101,7 @@ export interface CescOptions {
   /** Logger. */
   log?: Logger;
   /** Read side for `/v1/vehicles*` and `/ui` (default: a read-only connection on `db`; none for `:memory:`). */
-  query?: () => OvdsQuery;
+  query?: ReaderFactory;
   /** Bearer token the read API requires (`CESC_READ_TOKEN` in `deno task cesc`). */
   readToken?: string;
 }
@@ -182,12 +182,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     backend: () => ({ name: backend.name, state: backend.state() }),
     log,
   });
-  const db = options.db ?? "./ovdsCESC.db";
-  const readApi = mountQueryApi(app, {
-    open: options.query ??
-      (options.store || db === ":memory:" ? undefined : () => openSqliteQuery(db, { worker: true })),
-    token: options.readToken,
-  });
+  const readApi = mountQueryApi(app, { open: sqliteReader(options), token: options.readToken });
   const hostname = options.hostname ?? "127.0.0.1";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {

@@ -1,8 +1,30 @@
 import type { Context, Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import { PipelineError } from "../core/errors/mod.ts";
-import { MAX_SERIES_LIMIT, MAX_SERIES_POINTS, type OvdsQuery, type SeriesOptions } from "../core/ovds/mod.ts";
+import {
+  MAX_SERIES_LIMIT,
+  MAX_SERIES_POINTS,
+  openSqliteQuery,
+  type OvdsQuery,
+  type SeriesOptions,
+} from "../core/ovds/mod.ts";
 import { isVissTimestamp, isVssPath } from "../core/viss/mod.ts";
+
+/** Opens a reader (called on the first read request). */
+export type ReaderFactory = () => OvdsQuery;
+
+/**
+ * The CESC's default reader: `query` when given, else a read-only connection in a Worker on the `db`
+ * file (default `./ovdsCESC.db`); `undefined` (routes answer 503) for `:memory:` or a custom `store`.
+ */
+export function sqliteReader(
+  options: { db?: string; store?: unknown; query?: ReaderFactory },
+): ReaderFactory | undefined {
+  if (options.query) return options.query;
+  const db = options.db ?? "./ovdsCESC.db";
+  if (options.store || db === ":memory:") return undefined;
+  return () => openSqliteQuery(db, { worker: true });
+}
 
 /** Options for {@link mountQueryApi}. */
 export interface QueryApiOptions {
@@ -10,7 +32,7 @@ export interface QueryApiOptions {
    * Opens the reader on first use (so nothing is opened when the CESC fails to start). `undefined`
    * when the store has no file a second connection can read (`:memory:`): the routes answer 503.
    */
-  open?: () => OvdsQuery;
+  open?: ReaderFactory;
   /** Bearer token required on `/v1/vehicles*` (the dashboard page itself is public, it holds no data). */
   token?: string;
   /** Folder with the built dashboard (default `cesc/ui/dist/`, made by `deno task ui:build`). */
