@@ -175,3 +175,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "dashboard: with a read token the page asks for it, then shows the fleet",
+  ignore: !hasChromium,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "cesc_dashboard_token_test_" });
+    const cesc = await startCesc({
+      db: join(dir, "ovds.db"),
+      port: 0,
+      backend: "none",
+      flushIntervalMs: 3600_000,
+      readToken: "fleet-secret",
+    });
+    let chromiumProc: Browser | undefined;
+    try {
+      assert.equal((await postIngest(cesc.url, { vin: "TOKENVIN1", data: drive(0, 10) })).status, 200);
+      chromiumProc = await launchChromium();
+      const browser = await chromium.connectOverCDP(chromiumProc.ws);
+      try {
+        const page = await browser.contexts()[0].newPage();
+        await page.goto(`${cesc.url}ui?refresh=300`);
+        await page.waitForSelector("#token-form:not([hidden])");
+        assert.equal(await page.textContent("#status"), "read token needed");
+        assert.equal(await page.$$eval("#vehicles tbody tr[data-vin]", (rows) => rows.length), 0);
+        await page.fill("#token", "fleet-secret");
+        await page.click("#token-form button");
+        await page.waitForSelector('#vehicles tbody tr[data-vin="TOKENVIN1"]');
+        await page.waitForSelector('#chart[data-points="10"]');
+        await page.close();
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await chromiumProc?.close();
+      await cesc.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
