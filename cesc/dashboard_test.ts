@@ -163,6 +163,10 @@ Deno.test({
         await page.click("#live"); // stop polling: a still screenshot
         await Deno.mkdir(new URL("./", SCREENSHOT), { recursive: true });
         await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+        // Another vehicle: its first numeric signal is charted.
+        await page.click('#vehicles tr[data-vin="TESTVIN02"]');
+        await page.waitForSelector('#chart[data-points="40"][data-series="1"]');
+        assert.equal(await page.textContent("#signals-vin"), "TESTVIN02");
         assert.deepEqual(failed, []);
         await page.close();
       } finally {

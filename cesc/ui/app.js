@@ -24,6 +24,7 @@ const state = {
   lastMetrics: null,
   timer: 0,
   busy: false,
+  again: false,
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -319,8 +320,12 @@ function showError(e) {
 }
 
 async function refresh() {
-  if (state.busy) return;
+  if (state.busy) {
+    state.again = true; // a click during a refresh: refresh once more right after
+    return;
+  }
   state.busy = true;
+  state.again = false;
   try {
     await refreshMetrics().catch(() => {});
     const { vehicles } = await api("/v1/vehicles");
@@ -345,6 +350,7 @@ async function refresh() {
   } finally {
     state.busy = false;
   }
+  if (state.again) await refresh();
 }
 
 function schedule() {
