@@ -3,7 +3,7 @@
  * (6 048 000 rows) plus a second signal at 1 Hz, in a real OVDS SQLite file.
  *
  * Prints the time to build the file, then the median of `--runs` calls of: `vehicles()`, `signals()`,
- * `series(maxPoints)` over the whole week and over one day, a raw 1000-point page, and the same
+ * `series(maxPoints)` over the whole week, one day and one hour, a raw 1000-point page, and the same
  * series call over HTTP through a CESC. `--db FILE` keeps the file for later runs (built only if missing).
  * @module
  */
@@ -101,11 +101,13 @@ async function main(): Promise<number> {
       from: new Date(BASE + 2 * 86400_000).toISOString(),
       to: new Date(BASE + 3 * 86400_000).toISOString(),
     };
+    const hour = { from: day.from, to: new Date(BASE + 2 * 86400_000 + 3600_000).toISOString() };
     const rows: [string, () => Promise<unknown>][] = [
       ["vehicles()", () => q.vehicles()],
       ["signals(vin)", () => q.signals(VIN)],
       [`series(week, maxPoints=${maxPoints})`, () => q.series(VIN, "Vehicle.Speed", { maxPoints })],
       [`series(one day, maxPoints=${maxPoints})`, () => q.series(VIN, "Vehicle.Speed", { ...day, maxPoints })],
+      [`series(one hour, maxPoints=${maxPoints})`, () => q.series(VIN, "Vehicle.Speed", { ...hour, maxPoints })],
       ["series(raw page, limit=1000)", () => q.series(VIN, "Vehicle.Speed", { ...day, limit: 1000 })],
     ];
     const week = await q.series(VIN, "Vehicle.Speed", { maxPoints });
