@@ -3,8 +3,9 @@
  * (6 048 000 rows) plus a second signal at 1 Hz, in a real OVDS SQLite file.
  *
  * Prints the time to build the file, then the median of `--runs` calls of: `vehicles()`, `signals()`,
- * `series(maxPoints)` over the whole week, one day and one hour, a raw 1000-point page, and the same
- * series call over HTTP through a CESC. `--db FILE` keeps the file for later runs (built only if missing).
+ * `series(maxPoints)` over the whole week, one day and one hour, a raw 1000-point page, the same
+ * series call over HTTP through a CESC, and the latency of POST / while that call runs (`--main-thread`
+ * puts the reader on the CESC's event loop instead of its Worker, for comparison). `--db FILE` keeps the file for later runs (built only if missing).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -16,7 +17,8 @@ const USAGE = `usage: deno task bench:query [--points N] [--max-points N] [--run
   --points      rows of Vehicle.Speed at 10 Hz (default 6048000 = one week)
   --max-points  maxPoints of the downsampled queries (default 1000)
   --runs        calls per measurement, the median is printed (default 5)
-  --db          keep the OVDS file here (built when missing); default a temp file removed at the end`;
+  --db          keep the OVDS file here (built when missing); default a temp file removed at the end
+  --main-thread the CESC reads on its event loop instead of in a Worker (shows what the Worker buys ingest)`;
 
 const VIN = "BENCHVIN000000001";
 const BASE = Date.parse("2024-03-04T00:00:00Z");
@@ -65,6 +67,7 @@ async function main(): Promise<number> {
         "max-points": { type: "string" },
         runs: { type: "string" },
         db: { type: "string" },
+        "main-thread": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -120,7 +123,14 @@ async function main(): Promise<number> {
       console.log(`${name}: ${(await median(runs, fn)).toFixed(1)} ms (median of ${runs})`);
     }
     await q.close();
-    const cesc = await startCesc({ db: file, port: 0, backend: "none", flushIntervalMs: 3600_000 });
+    const cesc = await startCesc({
+      db: file,
+      port: 0,
+      backend: "none",
+      flushIntervalMs: 3600_000,
+      // --main-thread: the reader on the event loop, to compare the ingest latency with the Worker reader.
+      query: values["main-thread"] ? () => openSqliteQuery(file) : undefined,
+    });
     try {
       const url = `${cesc.url}v1/vehicles/${VIN}/series?path=Vehicle.Speed&maxPoints=${maxPoints}`;
       const ms = await median(runs, async () => {
@@ -129,6 +139,33 @@ async function main(): Promise<number> {
       });
       console.log(
         `GET /v1/vehicles/{vin}/series?maxPoints=${maxPoints} (week, HTTP): ${ms.toFixed(1)} ms (median of ${runs})`,
+      );
+      // Ingest while the week query runs in the reader's Worker: POST latency stays that of an idle CESC.
+      const post = async (i: number) => {
+        const t0 = performance.now();
+        const res = await fetch(cesc.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            vin: "INGESTVIN",
+            data: { path: "Vehicle.Speed", dp: { value: String(i), ts: new Date(Date.now() + i).toISOString() } },
+          }),
+        });
+        await res.body?.cancel();
+        return performance.now() - t0;
+      };
+      const idle: number[] = [];
+      for (let i = 0; i < 20; i++) idle.push(await post(i));
+      let done = false;
+      const read = fetch(url).then((r) => r.json()).then(() => done = true);
+      const busy: number[] = [];
+      for (let i = 0; !done; i++) busy.push(await post(1000 + i));
+      await read;
+      const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
+      console.log(
+        `POST / latency: idle p50 ${p50(idle)} ms; during the week query p50 ${p50(busy)} ms, max ${
+          Math.max(...busy).toFixed(1)
+        } ms over ${busy.length} requests`,
       );
     } finally {
       await cesc.close();
