@@ -71,6 +71,9 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
                              (or env CESC_DIG_USERNAME, CESC_DIG_PASSWORD, CESC_DIG_SERIAL, CESC_DIG_CREDENTIALS)
       --max-body SIZE        largest request body, e.g. 1MiB, 65536 (default 1MiB)
       --retention DUR        delete forwarded rows older than DUR, e.g. 7d (default: keep)
+
+Read side: GET /v1/vehicles[/{vin}/signals|/{vin}/series] and the dashboard at /ui (docs/dashboard.md);
+env CESC_READ_TOKEN makes /v1/vehicles* require "Authorization: Bearer <token>".
 `;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
