@@ -98,6 +98,12 @@ export const MAX_SERIES_LIMIT = 10_000;
 /** Largest `maxPoints`. */
 export const MAX_SERIES_POINTS = 10_000;
 
+const MINUTE = 60_000;
+/** Minute tiles older than this are rebuilt (catches deletions the rowid fingerprint misses). */
+const TILE_TTL_MS = 10 * 60_000;
+/** Most minute tiles kept per reader (32 bytes each plus map overhead: about 100 MB). */
+const MAX_TILES = 1_000_000;
+
 const CURSOR_RE = /^\d{4}-\d{2}-\d{2}T[0-9:.]+Z$/;
 
 /** Encodes the last timestamp of a page as an opaque cursor. */
@@ -130,6 +136,11 @@ interface Tv {
   raw: StatementSync;
   rawAfter: StatementSync;
   bucket: StatementSync;
+  partial: StatementSync;
+  nextTs: StatementSync;
+  tileNew: StatementSync;
+  maxRowid: StatementSync;
+  minRowid: StatementSync;
   countAll: StatementSync;
   backlog: StatementSync;
 }
@@ -137,6 +148,8 @@ interface Tv {
 class SqliteOvdsQuery implements OvdsQuery {
   #db: DatabaseSync;
   #tv = new Map<number, Tv>();
+  #tiles = new Map<string, { tiles: Map<number, Float64Array>; rowid: number; lo: number; built: number }>();
+  #tileCount = 0;
   #vins: StatementSync;
   #vinId: StatementSync;
   #watermark?: StatementSync;
@@ -191,6 +204,14 @@ class SqliteOvdsQuery implements OvdsQuery {
         `SELECT avg(CAST(value AS REAL)) AS a, min(CAST(value AS REAL)) AS lo, max(CAST(value AS REAL)) AS hi,
          count(*) AS n FROM ${tv} WHERE path = ? AND timestamp >= ? AND timestamp < ?`,
       ),
+      partial: db.prepare(
+        `SELECT count(*) AS n, total(CAST(value AS REAL)) AS s, min(CAST(value AS REAL)) AS lo,
+         max(CAST(value AS REAL)) AS hi FROM ${tv} WHERE path = ? AND timestamp >= ? AND timestamp < ?`,
+      ),
+      nextTs: db.prepare(`SELECT min(timestamp) AS t FROM ${tv} WHERE path = ? AND timestamp >= ?`),
+      tileNew: db.prepare(`SELECT timestamp, value FROM ${tv} WHERE rowid > ? AND rowid <= ? AND path = ?`),
+      maxRowid: db.prepare(`SELECT max(rowid) AS r FROM ${tv}`),
+      minRowid: db.prepare(`SELECT min(rowid) AS r FROM ${tv}`),
       countAll: db.prepare(`SELECT count(*) AS n FROM ${tv}`),
       backlog: db.prepare(`SELECT count(*) AS n FROM ${tv} WHERE rowid > ?`),
     };
@@ -292,7 +313,10 @@ class SqliteOvdsQuery implements OvdsQuery {
     const cursor = options.cursor ? decodeCursor(options.cursor) : undefined;
     if (maxPoints > 0 && cursor === undefined) {
       const probe = t.raw.all(path, from, to, maxPoints + 1);
-      if (probe.length > maxPoints) return this.#downsample(t, { vin, path, from, to, maxPoints });
+      if (probe.length > maxPoints) {
+        const q = { vin, path, from, to, maxPoints };
+        return this.#spanMs(t, q) >= maxPoints * MINUTE ? this.#downsampleTiles(t, q) : this.#downsample(t, q);
+      }
       return this.#page({ vin, path }, probe, maxPoints);
     }
     const rows = cursor === undefined
@@ -347,10 +371,151 @@ class SqliteOvdsQuery implements OvdsQuery {
     return { vin: q.vin, path: q.path, points, downsampled: true, bucketMs, nextCursor: null };
   }
 
+  /** Start and end (exclusive) in ms of a downsampled range: `from`/`to`, else the path's first/last point. */
+  #span(t: Tv, q: { path: string; from: string; to: string }): { a: number; b: number; lo: string } {
+    const lo = q.from || String(t.minTs.get(q.path)?.t);
+    const hiTs = q.to === "~" ? String(t.maxTs.get(q.path)?.t) : q.to;
+    return { a: Date.parse(lo), b: Date.parse(hiTs) + (q.to === "~" ? 1 : 0), lo };
+  }
+
+  #spanMs(t: Tv, q: { path: string; from: string; to: string }): number {
+    const { a, b } = this.#span(t, q);
+    return b - a;
+  }
+
+  /**
+   * Per-minute count/sum/min/max of one path, kept in this reader and brought up to date from the rows
+   * above the last rowid seen (late data included). Rebuilt when rows were deleted (retention) or after
+   * {@link TILE_TTL_MS}. Serves long ranges without reading every row again.
+   */
+  #tilesFor(t: Tv, path: string): Map<number, Float64Array> {
+    const key = `${t.id}\u0000${path}`;
+    const now = Date.now();
+    const hi = Number(t.maxRowid.get()?.r ?? 0);
+    const lo = Number(t.minRowid.get()?.r ?? 0);
+    let c = this.#tiles.get(key);
+    if (c && (c.lo !== lo || now - c.built > TILE_TTL_MS)) c = undefined;
+    if (!c) {
+      // One indexed range read per non-empty minute; gaps are skipped with one index seek.
+      const tiles = new Map<number, Float64Array>();
+      const first = t.minTs.get(path)?.t, last = t.maxTs.get(path)?.t;
+      const end = Math.floor(Date.parse(String(last)) / MINUTE);
+      let m = Math.floor(Date.parse(String(first)) / MINUTE);
+      while (m <= end) {
+        const upto = new Date((m + 1) * MINUTE).toISOString();
+        const r = t.partial.get(path, new Date(m * MINUTE).toISOString(), upto);
+        const n = Number(r?.n ?? 0);
+        if (n > 0) {
+          tiles.set(m, Float64Array.of(n, Number(r!.s), Number(r!.lo), Number(r!.hi)));
+          m++;
+        } else {
+          const next = t.nextTs.get(path, upto)?.t;
+          if (next === null || next === undefined) break;
+          m = Math.max(m + 1, Math.floor(Date.parse(String(next)) / MINUTE));
+        }
+      }
+      c = { tiles, rowid: hi, lo, built: now };
+      this.#tileCount += tiles.size;
+    } else if (hi > c.rowid) {
+      for (const r of t.tileNew.iterate(c.rowid, hi, path)) {
+        const m = Math.floor(Date.parse(String(r.timestamp)) / MINUTE);
+        const x = Number(r.value);
+        const v = Number.isNaN(x) ? 0 : x;
+        let tile = c.tiles.get(m);
+        if (!tile) {
+          c.tiles.set(m, tile = Float64Array.of(0, 0, v, v));
+          this.#tileCount++;
+        }
+        tile[0]++;
+        tile[1] += v;
+        if (v < tile[2]) tile[2] = v;
+        if (v > tile[3]) tile[3] = v;
+      }
+      c.rowid = hi;
+    }
+    // Most recently used last; drop the oldest series while over budget.
+    this.#tiles.delete(key);
+    this.#tiles.set(key, c);
+    for (const [k, old] of this.#tiles) {
+      if (this.#tileCount <= MAX_TILES || k === key) break;
+      this.#tiles.delete(k);
+      this.#tileCount -= old.tiles.size;
+    }
+    return c.tiles;
+  }
+
+  /**
+   * Exact buckets of whole minutes from the tile cache; the partial minutes at the range's ends are
+   * read from the table. All in one read transaction, so tiles and partial reads see the same rows.
+   */
+  #downsampleTiles(
+    t: Tv,
+    q: { vin: string; path: string; from: string; to: string; maxPoints: number },
+  ): SeriesPage {
+    this.#db.exec("BEGIN");
+    try {
+      const { a, b, lo } = this.#span(t, q);
+      const tiles = this.#tilesFor(t, q.path);
+      const bucketMs = Math.ceil((b - a) / Math.max(1, q.maxPoints - 1) / MINUTE) * MINUTE;
+      const g0 = Math.ceil(a / MINUTE) * MINUTE;
+      const edges = [a];
+      for (let e = g0 + bucketMs; e < b; e += bucketMs) edges.push(e);
+      edges.push(b);
+      const points: SeriesPoint[] = [];
+      const acc = new Float64Array(4);
+      const add = (n: number, sum: number, mn: number, mx: number) => {
+        if (n === 0) return;
+        if (acc[0] === 0 || mn < acc[2]) acc[2] = mn;
+        if (acc[0] === 0 || mx > acc[3]) acc[3] = mx;
+        acc[0] += n;
+        acc[1] += sum;
+      };
+      const exact = (from: string, to: string) => {
+        const r = t.partial.get(q.path, from, to);
+        if (r) add(Number(r.n), Number(r.s), Number(r.lo), Number(r.hi));
+      };
+      for (let i = 0; i + 1 < edges.length; i++) {
+        const s = edges[i], e = edges[i + 1];
+        acc.fill(0);
+        const m0 = Math.ceil(s / MINUTE), m1 = Math.floor(e / MINUTE);
+        if (m0 > m1) {
+          exact(
+            i === 0 ? (q.from || lo) : new Date(s).toISOString(),
+            i + 2 === edges.length ? q.to : new Date(e).toISOString(),
+          );
+        } else {
+          if (s < m0 * MINUTE) {
+            exact(i === 0 ? (q.from || lo) : new Date(s).toISOString(), new Date(m0 * MINUTE).toISOString());
+          }
+          for (let m = m0; m < m1; m++) {
+            const tile = tiles.get(m);
+            if (tile) add(tile[0], tile[1], tile[2], tile[3]);
+          }
+          if (m1 * MINUTE < e) {
+            exact(new Date(m1 * MINUTE).toISOString(), i + 2 === edges.length ? q.to : new Date(e).toISOString());
+          }
+        }
+        if (acc[0] > 0) {
+          points.push({
+            ts: new Date(s).toISOString(),
+            value: acc[1] / acc[0],
+            min: acc[2],
+            max: acc[3],
+            count: acc[0],
+          });
+        }
+      }
+      return { vin: q.vin, path: q.path, points, downsampled: true, bucketMs, nextCursor: null };
+    } finally {
+      this.#db.exec("COMMIT");
+    }
+  }
+
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       this.#tv.clear();
+      this.#tiles.clear();
       this.#db.close();
     }
     return Promise.resolve();

@@ -167,3 +167,55 @@ Deno.test("ovds query: the worker reader gives the same answers and errors", asy
     await rejectsCode(worker.vehicles(), "ovds.closed");
   });
 });
+
+Deno.test("ovds query: long ranges come from minute tiles, exact against a brute-force sum, also after new and late rows", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    const store = openSqliteStore(file);
+    // 10 h, one point every 7 s (not minute-aligned), values with a pattern.
+    const rows: { ts: number; v: number }[] = [];
+    const add = (ms: number, v: number) => rows.push({ ts: ms, v });
+    for (let i = 0; i < 5143; i++) add(i * 7000 + 1300, Math.round(100 * Math.sin(i / 50)) / 4);
+    const toDps = (rs: { ts: number; v: number }[]) =>
+      rs.map((r) => ({ path: "Vehicle.Speed", value: String(r.v), ts: at(r.ts) }));
+    await store.insertBatches([{ vin: "V1", datapoints: toDps(rows) }]);
+    const q = openSqliteQuery(file);
+    const check = async (opts: { from?: string; to?: string; maxPoints: number }) => {
+      const page = await q.series("V1", "Vehicle.Speed", opts);
+      assert.equal(page.downsampled, true);
+      assert.ok(page.bucketMs! % 60_000 === 0, `tile buckets are whole minutes, got ${page.bucketMs}`);
+      assert.ok(page.points.length <= opts.maxPoints, `${page.points.length} > ${opts.maxPoints}`);
+      const lo = opts.from ? Date.parse(opts.from) : BASE + Math.min(...rows.map((r) => r.ts));
+      const hi = opts.to ? Date.parse(opts.to) : BASE + Math.max(...rows.map((r) => r.ts)) + 1;
+      const inRange = rows.filter((r) => BASE + r.ts >= lo && BASE + r.ts < hi);
+      assert.equal(page.points.reduce((s, p) => s + p.count!, 0), inRange.length);
+      // Each bucket runs from its ts to the next bucket's ts (or the end of the range).
+      const starts = page.points.map((p) => Date.parse(p.ts));
+      const edges = [...starts];
+      for (let i = 0; i < page.points.length; i++) {
+        const end = i + 1 < edges.length ? edges[i + 1] : hi;
+        const mine = inRange.filter((r) => BASE + r.ts >= Math.max(edges[i], lo) && BASE + r.ts < end);
+        const p = page.points[i];
+        assert.equal(p.count, mine.length, `bucket ${p.ts}`);
+        assert.equal(p.min, Math.min(...mine.map((r) => r.v)));
+        assert.equal(p.max, Math.max(...mine.map((r) => r.v)));
+        assert.ok(Math.abs((p.value as number) - mine.reduce((s, r) => s + r.v, 0) / mine.length) < 1e-9);
+      }
+      return page;
+    };
+    try {
+      await check({ maxPoints: 100 });
+      await check({ from: at(3_600_000 + 12_345), to: at(7 * 3_600_000 + 999), maxPoints: 50 });
+      // New rows after the end and late rows inside the range: the cached tiles take them in.
+      const more = [{ ts: 36_001_000, v: 500 }, { ts: 36_002_000, v: -500 }, { ts: 3_700_500, v: 999 }];
+      await store.insertBatches([{ vin: "V1", datapoints: toDps(more) }]);
+      rows.push(...more);
+      const p = await check({ maxPoints: 100 });
+      assert.equal(Math.max(...p.points.map((x) => x.max!)), 999);
+      await check({ from: at(3_600_000 + 12_345), to: at(7 * 3_600_000 + 999), maxPoints: 50 });
+    } finally {
+      await q.close();
+      await store.close();
+    }
+  });
+});
