@@ -56,7 +56,8 @@ export interface SeriesOptions {
   cursor?: string;
   /**
    * When the range holds more than this many points, answer with at most `maxPoints` time buckets
-   * (average, min, max, count) over the whole range instead of raw pages.
+   * (average, min, max, count) over the whole range instead of raw pages. Ranges of 4 h or more (and of
+   * at least `maxPoints` minutes) use whole-minute buckets from the reader's per-minute cache (exact too).
    */
   maxPoints?: number;
 }
@@ -99,6 +100,8 @@ export const MAX_SERIES_LIMIT = 10_000;
 export const MAX_SERIES_POINTS = 10_000;
 
 const MINUTE = 60_000;
+/** Ranges at least this long (and of at least `maxPoints` minutes) are answered from minute tiles. */
+const TILE_MIN_SPAN_MS = 4 * 3600_000;
 /** Minute tiles older than this are rebuilt (catches deletions the rowid fingerprint misses). */
 const TILE_TTL_MS = 10 * 60_000;
 /** Most minute tiles kept per reader (32 bytes each plus map overhead: about 100 MB). */
@@ -315,7 +318,11 @@ class SqliteOvdsQuery implements OvdsQuery {
       const probe = t.raw.all(path, from, to, maxPoints + 1);
       if (probe.length > maxPoints) {
         const q = { vin, path, from, to, maxPoints };
-        return this.#spanMs(t, q) >= maxPoints * MINUTE ? this.#downsampleTiles(t, q) : this.#downsample(t, q);
+        const span = this.#spanMs(t, q);
+        // Short ranges: read them (cheap). Long ones: minute tiles, built once over the path's history.
+        return span >= TILE_MIN_SPAN_MS && span >= maxPoints * MINUTE
+          ? this.#downsampleTiles(t, q)
+          : this.#downsample(t, q);
       }
       return this.#page({ vin, path }, probe, maxPoints);
     }
