@@ -212,7 +212,8 @@ class SqliteOvdsQuery implements OvdsQuery {
          max(CAST(value AS REAL)) AS hi FROM ${tv} WHERE path = ? AND timestamp >= ? AND timestamp < ?`,
       ),
       nextTs: db.prepare(`SELECT min(timestamp) AS t FROM ${tv} WHERE path = ? AND timestamp >= ?`),
-      tileNew: db.prepare(`SELECT timestamp, value FROM ${tv} WHERE rowid > ? AND rowid <= ? AND path = ?`),
+      // `+path`: walk the new rowids, not every row of the path through the (path, timestamp) index.
+      tileNew: db.prepare(`SELECT timestamp, value FROM ${tv} WHERE rowid > ? AND rowid <= ? AND +path = ?`),
       maxRowid: db.prepare(`SELECT max(rowid) AS r FROM ${tv}`),
       minRowid: db.prepare(`SELECT min(rowid) AS r FROM ${tv}`),
       countAll: db.prepare(`SELECT count(*) AS n FROM ${tv}`),
@@ -401,7 +402,11 @@ class SqliteOvdsQuery implements OvdsQuery {
     const hi = Number(t.maxRowid.get()?.r ?? 0);
     const lo = Number(t.minRowid.get()?.r ?? 0);
     let c = this.#tiles.get(key);
-    if (c && (c.lo !== lo || now - c.built > TILE_TTL_MS)) c = undefined;
+    if (c && (c.lo !== lo || now - c.built > TILE_TTL_MS)) {
+      this.#tileCount -= c.tiles.size;
+      this.#tiles.delete(key);
+      c = undefined;
+    }
     if (!c) {
       // One indexed range read per non-empty minute; gaps are skipped with one index seek.
       const tiles = new Map<number, Float64Array>();
@@ -426,7 +431,7 @@ class SqliteOvdsQuery implements OvdsQuery {
     } else if (hi > c.rowid) {
       for (const r of t.tileNew.iterate(c.rowid, hi, path)) {
         const m = Math.floor(Date.parse(String(r.timestamp)) / MINUTE);
-        const x = Number(r.value);
+        const x = parseFloat(String(r.value)); // like CAST(value AS REAL) for the usual cases
         const v = Number.isNaN(x) ? 0 : x;
         let tile = c.tiles.get(m);
         if (!tile) {
