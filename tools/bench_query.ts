@@ -17,7 +17,7 @@ const USAGE = `usage: deno task bench:query [--points N] [--max-points N] [--run
   --points      rows of Vehicle.Speed at 10 Hz (default 6048000 = one week)
   --max-points  maxPoints of the downsampled queries (default 1000)
   --runs        calls per measurement, the median is printed (default 5)
-  --db          keep the OVDS file here (built when missing); default a temp file removed at the end
+  --db          keep the OVDS file here (built when missing; each run adds a few rows); default a temp file
   --main-thread the CESC reads on its event loop instead of in a Worker (shows what the Worker buys ingest)`;
 
 const VIN = "BENCHVIN000000001";
@@ -125,6 +125,23 @@ async function main(): Promise<number> {
     for (const [name, fn] of rows) {
       console.log(`${name}: ${(await median(runs, fn)).toFixed(1)} ms (median of ${runs})`);
     }
+    // Live data: 1 min of new 10 Hz rows (late ones, inside the week) before each call; the tiles take them in.
+    const writer = openSqliteStore(file, { synchronous: "normal" });
+    let round = 0;
+    const fresh = await median(runs, async () => {
+      const base = BASE + 86400_000 + (round++) * 60_000 + 50; // ts not used by the generator (it uses multiples of 100)
+      const datapoints = Array.from({ length: 600 }, (_, j) => ({
+        path: "Vehicle.Speed",
+        value: "42.00",
+        ts: new Date(base + j * 100).toISOString(),
+      }));
+      await writer.insertBatches([{ vin: VIN, datapoints }]);
+      await q.series(VIN, "Vehicle.Speed", { maxPoints });
+    });
+    await writer.close();
+    console.log(
+      `insert 600 late rows + series(week, maxPoints=${maxPoints}): ${fresh.toFixed(1)} ms (median of ${runs})`,
+    );
     await q.close();
     const cesc = await startCesc({
       db: file,
