@@ -160,6 +160,8 @@ Deno.test({
         // Backlog from /metrics: nothing forwarded yet (flush timer 1 h), 240 + 80 + 1 + 60 stored.
         await page.waitForFunction(`document.querySelector("#backlog")?.textContent === "381"`);
 
+        // Ingest rate from the /metrics counters: the 60 new data points arrived after the page loaded.
+        await page.waitForFunction(`Number(document.querySelector("#rate-ingest").textContent.replace(/,/g, "")) > 0`);
         await page.click("#live"); // stop polling: a still screenshot
         await Deno.mkdir(new URL("./", SCREENSHOT), { recursive: true });
         await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });

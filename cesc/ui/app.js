@@ -10,6 +10,7 @@ const uPlot = globalThis.uPlot;
 const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(250, Number(params.get("refresh")) || 2000);
 const SPARK_POINTS = 60;
+const RATE_WINDOW_MS = 10_000;
 const SPARK_LIMIT = 24;
 const COLORS = ["#1f6feb", "#e8590c", "#2f9e44", "#ae3ec9", "#c92a2a", "#0c8599", "#5f3dc4", "#e67700"];
 
@@ -21,7 +22,7 @@ const state = {
   signals: [],
   chart: null,
   chartKey: "",
-  lastMetrics: null,
+  samples: [],
   timer: 0,
   busy: false,
   again: false,
@@ -96,14 +97,17 @@ async function refreshMetrics() {
   const m = parseMetrics(await res.text());
   const ingested = m.get("cesc_ingested_datapoints_total") || 0;
   const forwarded = m.get("cesc_forwarded_datapoints_total") || 0;
-  const prev = state.lastMetrics;
-  if (prev && now > prev.at) {
-    const dt = (now - prev.at) / 1000;
-    $("#rate-ingest").textContent = fmtNum(Math.max(0, ingested - prev.ingested) / dt, 1);
-    $("#rate-forward").textContent = fmtNum(Math.max(0, forwarded - prev.forwarded) / dt, 1);
+  // Rates over the samples of the last RATE_WINDOW_MS (smoother than poll-to-poll differences).
+  const samples = state.samples;
+  samples.push({ at: now, ingested, forwarded });
+  while (samples.length > 2 && now - samples[0].at > RATE_WINDOW_MS) samples.shift();
+  const first = samples[0];
+  if (samples.length > 1 && now > first.at) {
+    const dt = (now - first.at) / 1000;
+    $("#rate-ingest").textContent = fmtNum(Math.max(0, ingested - first.ingested) / dt, 1);
+    $("#rate-forward").textContent = fmtNum(Math.max(0, forwarded - first.forwarded) / dt, 1);
   }
   $("#backlog").textContent = fmtNum(m.get("cesc_backlog_datapoints") || 0);
-  state.lastMetrics = { at: now, ingested, forwarded };
 }
 
 // ---- vehicles --------------------------------------------------------------------------------------
