@@ -2,6 +2,7 @@
 // the DevTools protocol) against a real CESC filled over HTTP. Saves docs/dashboard.png.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startCesc } from "./mod.ts";
 import { postIngest } from "./testing.ts";
@@ -164,7 +165,7 @@ Deno.test({
         await page.waitForFunction(`Number(document.querySelector("#rate-ingest").textContent.replace(/,/g, "")) > 0`);
         await page.click("#live"); // stop polling: a still screenshot
         await Deno.mkdir(new URL("./", SCREENSHOT), { recursive: true });
-        await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+        await page.screenshot({ path: fileURLToPath(SCREENSHOT), fullPage: true });
         // Another vehicle: its first numeric signal is charted.
         await page.click('#vehicles tr[data-vin="TESTVIN02"]');
         await page.waitForSelector('#chart[data-points="40"][data-series="1"]');
