@@ -95,6 +95,9 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --mqtt-client-id ID    persistent session (unacknowledged messages survive a CESC restart)
       --keys FILE            verify signed requests (X-CCS-* headers, see core/security) with these keys;
                              or set CCS_KEYS=<keyId>=hex:<...>[,...]. Unsigned or bad requests get 401.
+
+Read side: GET /v1/vehicles[/{vin}/signals|/{vin}/series] and the dashboard at /ui (docs/dashboard.md);
+env CESC_READ_TOKEN makes /v1/vehicles* require "Authorization: Bearer <token>".
 `;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -65,6 +65,7 @@ async function main(): Promise<number> {
       flushIntervalMs: cfg.flushIntervalMs,
       maxBody: cfg.maxBody,
       retentionMs: cfg.retentionMs,
+      readToken: Deno.env.get("CESC_READ_TOKEN") || undefined,
       log,
       mqtt: cfg.mqttUrl
         ? {

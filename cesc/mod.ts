@@ -8,6 +8,10 @@
  *   of the first problem), 401 (verification hook), 405, 413 (over `maxBody`, counted while streaming),
  *   415; WebSocket upgrades get 400 "Incorrect protocol" as in the original.
  * - `GET /health` (db writable, backlog, backend state), `GET /metrics` (Prometheus text).
+ * - Read side (`query_api.ts`, reader `openSqliteQuery` on the same WAL file): `GET /v1/vehicles`,
+ *   `GET /v1/vehicles/{vin}/signals`, `GET /v1/vehicles/{vin}/series?path=&from=&to=&limit=&cursor=&maxPoints=`,
+ *   optionally behind a bearer token (`readToken`, `CESC_READ_TOKEN`), and the fleet dashboard at `GET /ui`
+ *   (built by `deno task ui:build`; see docs/dashboard.md).
  * - Forwarding per vehicle when more than `maxDatapoints` new rows are stored or on the flush timer;
  *   at-least-once via a rowid watermark that moves only after the backend accepted the batch.
  *
@@ -36,6 +40,7 @@ import { createHttpBackend } from "./backends/http.ts";
 import { createNoneBackend } from "./backends/none.ts";
 import type { ForwardBackend } from "./backends/types.ts";
 import { type DataMapItem, loadDataMap } from "./datamap.ts";
+import { mountQueryApi, type ReaderFactory, sqliteReader } from "./query_api.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Metrics } from "./metrics.ts";
 import { createIngestApp, createIngestCore, GroupCommitter, nodeIngestFastPath, type VerifyHook } from "./server.ts";
@@ -48,6 +53,7 @@ export { type ForwardBackend, type Rejected, RetryableError, type SendOutcome } 
 export { type DataMapItem, DEFAULT_DATAMAP_URL, loadDataMap, parseDataMap } from "./datamap.ts";
 export { Forwarder, type ForwarderOptions } from "./forwarder.ts";
 export { Metrics } from "./metrics.ts";
+export { mountQueryApi, type QueryApi, type QueryApiOptions, type ReaderFactory, sqliteReader } from "./query_api.ts";
 export {
   createIngestApp,
   createIngestCore,
@@ -111,6 +117,10 @@ export interface CescOptions {
     /** Verifies signed envelopes (throw a PipelineError to refuse). */
     unwrap?: (topic: string, body: Uint8Array) => Uint8Array | Promise<Uint8Array>;
   };
+  /** Read side for `/v1/vehicles*` and `/ui` (default: a read-only connection on `db`; none for `:memory:`). */
+  query?: ReaderFactory;
+  /** Bearer token the read API requires (`CESC_READ_TOKEN` in `deno task cesc`). */
+  readToken?: string;
 }
 
 /** A running CESC. */
@@ -198,6 +208,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   };
   const app = createIngestApp(appOptions);
   const fast = nodeIngestFastPath(createIngestCore(appOptions));
+  const readApi = mountQueryApi(app, { open: sqliteReader(options), token: options.readToken });
   const hostname = options.hostname ?? "127.0.0.1";
   let server: TlsListener;
   try {
@@ -265,6 +276,7 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
         await forwarder.close();
         await backend.close();
         await store.close();
+        await readApi.close();
       })(),
   };
 }

@@ -7,6 +7,10 @@
  * `cesc_dead_letter` (rows the backend rejected). Everything goes through the small async
  * {@link OvdsStore} interface so a PostgreSQL store can replace it without changes elsewhere.
  *
+ * The read side ({@link openSqliteQuery}, interface {@link OvdsQuery}) is a separate read-only
+ * connection on the same WAL file: vehicles, latest signal values, and time series with cursor
+ * pages or `maxPoints` downsampling, without ever blocking ingest.
+ *
  * @example
  * ```ts
  * import { openSqliteStore } from "./mod.ts";
@@ -14,6 +18,19 @@
  * await store.insertBatches([{ vin: "ULF001", datapoints: [{ path: "Vehicle.Speed", value: "55.0", ts: "2020-06-08T23:37:19Z" }] }]);
  * const rows = await store.unforwarded("ULF001", { limit: 5000 });
  * await store.advanceWatermark("ULF001", rows[rows.length - 1].id);
+ * await store.close();
+ * ```
+ *
+ * @example Reading (needs a file, not `:memory:`)
+ * ```ts
+ * import { openSqliteQuery, openSqliteStore } from "./mod.ts";
+ * const file = await Deno.makeTempFile({ suffix: ".db" });
+ * const store = openSqliteStore(file);
+ * await store.insertBatches([{ vin: "ULF001", datapoints: [{ path: "Vehicle.Speed", value: "55.0", ts: "2020-06-08T23:37:19Z" }] }]);
+ * const query = openSqliteQuery(file);
+ * const page = await query.series("ULF001", "Vehicle.Speed", { maxPoints: 500 });
+ * console.log(page.points.length, await query.vehicles());
+ * await query.close();
  * await store.close();
  * ```
  * @module
@@ -27,5 +44,17 @@ export type {
   VehicleBatch,
   VehicleInfo,
 } from "./store.ts";
+export {
+  MAX_SERIES_LIMIT,
+  MAX_SERIES_POINTS,
+  openSqliteQuery,
+  type OvdsQuery,
+  type SeriesOptions,
+  type SeriesPage,
+  type SeriesPoint,
+  type SignalLatest,
+  type SqliteQueryOptions,
+  type VehicleSummary,
+} from "./query.ts";
 export { openSqliteStore, OVDS_STATIC_DDL, ovdsTvDdl, type SqliteStoreOptions } from "./sqlite_store.ts";
 export { openSqliteStoreInWorker } from "./worker_store.ts";
