@@ -83,10 +83,11 @@ async function main(): Promise<number> {
         }
         : undefined,
     });
-    console.log(`cesc: listening on ${cesc.url}${cesc.tlsUrl ? ` and ${cesc.tlsUrl}` : ""}`);
+    // Signal handlers first, so a stop request right after start-up is a clean shutdown too.
     const stop = new Promise<void>((resolve) => {
       for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve());
     });
+    console.log(`cesc: listening on ${cesc.url}${cesc.tlsUrl ? ` and ${cesc.tlsUrl}` : ""}`);
     await stop;
     log.info("shutting down");
     await cesc.close();
