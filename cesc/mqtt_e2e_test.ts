@@ -3,9 +3,8 @@
  * mosquitto → the CESC MQTT ingest (shared subscription) → the datapoints handed to onData equal the encoded values.
  */
 import assert from "node:assert/strict";
-import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
 import type { MqttDatapoint } from "../core/mqtt/mod.ts";
-import { makeTestPki, startMosquitto } from "../testing/mod.ts";
+import { candumpFrame, makeTestPki, model3Message, startMosquitto } from "../testing/mod.ts";
 import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
 import { startMqttIngest } from "./mqtt_ingest.ts";
 import { startCesc } from "./mod.ts";
@@ -13,13 +12,8 @@ import { createVerifier, KeyStore } from "../core/security/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { DatabaseSync } from "node:sqlite";
 
-const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
-const msg = (id: number) => dbc.messages.find((m) => m.id === id)!;
-const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0").toUpperCase()).join("");
-const frame = (m: MessageDef, values: Record<string, number>) => {
-  const all = Object.fromEntries(m.signals.map((s) => [s.name, Math.max(0, s.offset)]));
-  return `${m.id.toString(16).toUpperCase().padStart(3, "0")}#${hex(encodeReference(m, { ...all, ...values }))}`;
-};
+const msg = model3Message;
+const frame = candumpFrame;
 const T0 = 1_700_000_000;
 
 Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CESC ingest gets every speed value", async () => {

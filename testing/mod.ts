@@ -5,6 +5,8 @@
  *   (`require_certificate true`), with `stop()` / `restart()` on the same port.
  * - {@link makeTestPki}: CA + server + client certificates (ECC P-256; RSA on request; a rogue CA for
  *   negative tests) made with openssl at test time in a temp dir.
+ * - {@link candumpFrame}, {@link ovdsRows}, {@link until}: Model 3 candump lines with chosen values, OVDS rows read
+ *   back, a polling wait.
  *
  * @example
  * ```ts
@@ -25,3 +27,4 @@ export {
   type TestBroker,
   type TestPki,
 } from "./mosquitto.ts";
+export { candumpFrame, hexBytes, model3Message, ovdsRows, until } from "./fixtures.ts";

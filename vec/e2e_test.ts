@@ -3,22 +3,16 @@
  * loopback → OVDS rows; and a VISSv2 WebSocket server → VEC → CESC.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { startCesc } from "../cesc/mod.ts";
-import { encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
 import { createSecOcSender, createVerifier, KeyStore } from "../core/security/mod.ts";
-import { makeTestPki } from "../testing/mod.ts";
+import { candumpFrame, hexBytes, makeTestPki, model3Message, ovdsRows } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
 import { startVec } from "./mod.ts";
 
-const dbc = parseDbc(await Deno.readTextFile(new URL("../assets/dbc/Model3CAN.dbc", import.meta.url)));
-const msg = (id: number) => dbc.messages.find((m) => m.id === id)!;
-const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0").toUpperCase()).join("");
-const frame = (m: MessageDef, values: Record<string, number>) => {
-  const all = Object.fromEntries(m.signals.map((s) => [s.name, Math.max(0, s.offset)]));
-  return `${m.id.toString(16).toUpperCase().padStart(3, "0")}#${hex(encodeReference(m, { ...all, ...values }))}`;
-};
+const msg = model3Message;
+const hex = hexBytes;
+const frame = candumpFrame;
 const T0 = 1_700_000_000;
 const iso = (t: number) => new Date(t * 1000).toISOString();
 
@@ -36,19 +30,6 @@ function driveLog(): { text: string; speeds: [string, string][]; gears: [string,
     gears.push([iso(t), gear === 1 ? "0" : "1"]);
   }
   return { text: lines.join("\n") + "\n", speeds, gears };
-}
-
-function ovdsRows(db: string, vin: string, path: string): [string, string][] {
-  const sqlite = new DatabaseSync(db, { readOnly: true });
-  try {
-    const row = sqlite.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ?").get(vin) as { vin_id: number } | undefined;
-    if (!row) return [];
-    return (sqlite.prepare(`SELECT timestamp, value FROM TV_${row.vin_id} WHERE path = ? ORDER BY rowid`).all(
-      path,
-    ) as { timestamp: string; value: string }[]).map((r) => [r.timestamp, r.value]);
-  } finally {
-    sqlite.close();
-  }
 }
 
 function freePort(): number {

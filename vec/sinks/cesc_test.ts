@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "../../testing/mod.ts";
 import { DiskQueue } from "../../core/queue/mod.ts";
 import {
   AVRO_CONTENT_TYPE,
@@ -31,14 +32,6 @@ const dp = (i: number): VissDatapoint => ({
 
 const received = (bodies: ReturnType<typeof recorder>["bodies"]) =>
   bodies.flatMap((b) => b.data.flatMap((d) => d.dp.map((x) => Number(x.value)))).sort((a, b) => a - b);
-
-async function until(cond: () => boolean, what: string, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 Deno.test("cesc sink: batches by size, VISSv2 array form, CESC down then up: everything arrives once, in order", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "../../testing/mod.ts";
 import { PipelineError } from "../../core/errors/mod.ts";
 import type { Datapoint } from "../../core/viss/mod.ts";
 import { startVissTestServer } from "../../testing/viss_server.ts";
@@ -29,14 +30,6 @@ const ORIGINAL_REQUESTS = JSON.stringify({
     },
   ],
 });
-
-async function until(cond: () => boolean, what: string, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 Deno.test("viss requests: the original file parses; single object form too", () => {
   const rs = parseVissRequests(ORIGINAL_REQUESTS);
