@@ -25,11 +25,17 @@ import { parseVissRequests, VissSource, vissUrl } from "./sources/viss.ts";
 
 /** What a finished run reports. */
 export interface VecSummary {
+  /** CAN frames read. */
   frames: number;
+  /** Signal values decoded. */
   signals: number;
+  /** VSS datapoints produced. */
   datapoints: number;
+  /** Run time in seconds. */
   seconds: number;
+  /** Frames per second over the whole run. */
   framesPerSecond: number;
+  /** Counters per sink, by sink name. */
   sinks: Record<string, object>;
   /** SecOC counters, when verification is on. */
   secoc?: object;
@@ -41,7 +47,9 @@ export interface VecHandle {
   readonly done: Promise<VecSummary>;
   /** URL of the REST API, when enabled. */
   readonly apiUrl?: string;
+  /** The running pipeline (stats, latest values). */
   readonly pipeline: Pipeline;
+  /** Counters per sink, by sink name. */
   readonly sinks: readonly DatapointSink[];
   /** Stops reading; sinks flush to their queues. */
   stop(): void;
@@ -49,6 +57,7 @@ export interface VecHandle {
 
 /** Options of {@link startVec}. */
 export interface StartVecOptions {
+  /** Structured logger (default: silent). */
   logger?: Logger;
   /** How long to wait at the end for sinks to deliver queued data (default 10 s). */
   drainMs?: number;

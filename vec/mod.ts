@@ -19,14 +19,42 @@
 export { startVec, type StartVecOptions, type VecHandle, type VecSummary } from "./app.ts";
 export { createVecApi, PUBLISH_ALIASES, publishBodyToDatapoints, type VecApiDeps } from "./api.ts";
 export { loadVecConfig, parseVecConfig, redactConfig, type VecConfig, vecConfigSchema } from "./config.ts";
-export { type DecodeStage, type FrameSource, type MapStage, Pipeline, type PipelineStats } from "./pipeline.ts";
-export { CescSink, type CescSinkOptions, type CescSinkStats } from "./sinks/cesc.ts";
 export {
+  type DecodeStage,
+  type EmitDatapoint,
+  type FrameFilter,
+  type FrameSource,
+  type MapStage,
+  Pipeline,
+  type PipelineOptions,
+  type PipelineStats,
+} from "./pipeline.ts";
+export {
+  CescSink,
+  type CescSinkOptions,
+  type CescSinkStats,
+  jsonPushEncoder,
+  type PushEncoder,
+  type RequestSigner,
+} from "./sinks/cesc.ts";
+export {
+  type EspMqttConfig,
   mqttConfigSchema,
+  type MqttConfigSection,
+  type MqttSigner,
   MqttSink,
   type MqttSinkOptions,
   mqttSinkOptionsFromConfig,
   type MqttSinkStats,
+  type MqttTlsOptions,
+  type SinkDatapoint,
 } from "./sinks/mqtt.ts";
 export type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
-export { parseVissRequests, VissSource, type VissSourceOptions, vissUrl } from "./sources/viss.ts";
+export {
+  parseVissRequests,
+  VissSource,
+  type VissSourceOptions,
+  type VissSourceStats,
+  type VissSubscribeRequest,
+  vissUrl,
+} from "./sources/viss.ts";

@@ -16,11 +16,13 @@ import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
 export interface FrameSource {
   /** Fills `batch` (after `batch.clear()` by the caller); resolves with frames written, 0 if none yet, -1 at the end. */
   read(batch: FrameBatch): Promise<number>;
+  /** Releases the source; a pending read ends. */
   close(): void | Promise<void>;
 }
 
 /** The decode stage (the WASM decoder): reads `batch`, writes (frame index, signal id, value) triples. */
 export interface DecodeStage {
+  /** The frame batch to fill before `decode()` (inside WASM memory). */
   readonly batch: FrameBatch;
   /** Decodes `batch.count` frames; returns the number of decoded signal values. */
   decode(): number;
@@ -45,7 +47,9 @@ export type EmitDatapoint = (path: string, value: number | string | boolean, tsS
 export interface MapStage {
   /** Ids of the signals that have a mapping; values of other signals are skipped before `push`. */
   readonly mappedSignalIds?: readonly number[];
+  /** Maps one decoded value; returns how many datapoints it wrote into `out`. */
   push(signalId: number, value: number, tsSeconds: number): number;
+  /** Reused output buffer of the last `push`. */
   readonly out: readonly { readonly path: string; readonly value: number | string | boolean; readonly ts: number }[];
 }
 
@@ -54,10 +58,15 @@ export const VIN_PATH = "Vehicle.VehicleIdentification.VIN";
 
 /** Pipeline counters. */
 export interface PipelineStats {
+  /** CAN frames read. */
   frames: number;
+  /** Batches processed. */
   batches: number;
+  /** Signal values decoded. */
   signals: number;
+  /** VSS datapoints delivered to the sinks. */
   datapoints: number;
+  /** Start time, ms since the epoch. */
   startedAt: number;
   /** Frames per second over the last completed second. */
   frameRate: number;
@@ -69,8 +78,11 @@ export interface PipelineOptions {
   source?: FrameSource;
   /** Runs on every batch before decoding (e.g. `core/security`'s SecOC filter). */
   filter?: FrameFilter;
+  /** The WASM decoder the batches go through. */
   decoder?: DecodeStage;
+  /** The VSS mapper. */
   mapper?: MapStage;
+  /** Where mapped datapoints go. */
   sinks: DatapointSink[];
   /** Called when the VIN becomes known from the VIN signal. */
   onVin?: (vin: string) => void;
@@ -90,6 +102,7 @@ export class Pipeline {
   #onStop?: () => void;
   #rateWindowStart = Date.now();
   #rateWindowFrames = 0;
+  /** Counters, updated in place. */
   readonly stats: PipelineStats = {
     frames: 0,
     batches: 0,
@@ -102,7 +115,10 @@ export class Pipeline {
   /** 1 for signal ids with a mapping (when the mapper says which). */
   #mapped?: Uint8Array;
 
-  /** @param options see {@link PipelineOptions} */
+  /**
+   * Creates a pipeline; `run()` drives it.
+   * @param options see {@link PipelineOptions}
+   */
   constructor(options: PipelineOptions) {
     this.#o = options;
     const ids = options.mapper?.mappedSignalIds;

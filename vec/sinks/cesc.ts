@@ -26,7 +26,7 @@ export type PushEncoder = (
 ) => { body: Uint8Array | string; contentType: string };
 
 /** The default encoder: `{"vin", "data": [{path, dp: [...]}]}` (the VISSv2 array form). */
-export const jsonPushEncoder: PushEncoder = (vin, datapoints) => ({
+export const jsonPushEncoder: PushEncoder = (vin: string, datapoints: readonly VissDatapoint[]) => ({
   body: JSON.stringify(toVissData(vin, datapoints)),
   contentType: "application/json",
 });
@@ -41,16 +41,23 @@ export interface CescSinkOptions {
   queue: MessageQueue;
   /** VIN; may be set later with {@link CescSink.setVin} (from the VIN signal). */
   vin?: string;
+  /** Datapoints per push, at most (default 500). */
   batchMaxDatapoints?: number;
+  /** Oldest buffered datapoint waits at most this long (default 1000 ms). */
   batchMaxMs?: number;
+  /** Request timeout (default 10 s). */
   timeoutMs?: number;
+  /** First retry delay bound (default 250 ms). */
   retryMinMs?: number;
+  /** Largest retry delay (default 30 s). */
   retryMaxMs?: number;
+  /** Adds signature headers (the `core/security` envelope). */
   signer?: RequestSigner;
   /** Body encoding (default {@link jsonPushEncoder}). */
   encoder?: PushEncoder;
   /** `fetch` client options, e.g. a `Deno.createHttpClient` with client certificates. */
   client?: Deno.HttpClient;
+  /** Structured logger (default: silent). */
   logger?: Logger;
   /** Random source for jitter (tests). */
   random?: () => number;
@@ -58,17 +65,29 @@ export interface CescSinkOptions {
 
 /** Counters of {@link CescSink}. */
 export interface CescSinkStats {
+  /** What the sender loop is doing. */
   state: "idle" | "sending" | "backoff" | "closed";
+  /** Datapoints in memory, not yet queued. */
   buffered: number;
+  /** Pushes waiting in the disk queue. */
   queued: number;
+  /** Bytes waiting in the disk queue. */
   queuedBytes: number;
+  /** Pushes the queue dropped (over its byte or age limit). */
   queueDropped: number;
+  /** Pushes the CESC acknowledged. */
   sentRequests: number;
+  /** Datapoints the CESC acknowledged. */
   sentDatapoints: number;
+  /** Pushes the CESC refused as malformed (dropped). */
   rejectedRequests: number;
+  /** Datapoints in those pushes. */
   rejectedDatapoints: number;
+  /** Failed attempts (retried). */
   failures: number;
+  /** The last delivery error. */
   lastError?: string;
+  /** Time of the last acknowledged push (ISO 8601). */
   lastSuccessAt?: string;
 }
 
@@ -78,6 +97,7 @@ const MAX_PENDING_WITHOUT_VIN = 100_000;
 
 /** Pushes datapoints to a CESC (see the module doc). */
 export class CescSink {
+  /** Sink name in stats and metrics. */
   readonly name = "cesc";
   #opts:
     & Required<Omit<CescSinkOptions, "vin" | "signer" | "client" | "logger" | "random" | "encoder">>
@@ -108,7 +128,10 @@ export class CescSink {
     lastSuccessAt: undefined as string | undefined,
   };
 
-  /** @param options see {@link CescSinkOptions} */
+  /**
+   * Creates the sink; `start()` begins sending what the queue holds.
+   * @param options see {@link CescSinkOptions}
+   */
   constructor(options: CescSinkOptions) {
     this.#opts = {
       path: "/",

@@ -9,6 +9,7 @@ export type VissDatapoint = Datapoint;
 
 /** A destination of mapped datapoints (CESC push, MQTT, memory). */
 export interface DatapointSink {
+  /** Name in stats and metrics. */
   readonly name: string;
   /** Takes datapoints; must not block (buffer or queue internally). */
   write(datapoints: readonly VissDatapoint[]): void;
@@ -18,5 +19,6 @@ export interface DatapointSink {
   start?(): void | Promise<void>;
   /** Counters and state for `/health` and `/metrics`. */
   stats(): object;
+  /** Flushes to the queue, waits up to `drainMs` for delivery, stops. */
   close(options?: { drainMs?: number }): Promise<void>;
 }

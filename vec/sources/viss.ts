@@ -23,10 +23,15 @@ const VIN_REQUEST_ID = "666";
 
 /** A subscribe request from the request file (sent as written). */
 export interface VissSubscribeRequest {
+  /** Only subscribe requests are supported, as in the original. */
   action: "subscribe";
+  /** VSS path (a branch with a `paths` filter for several signals). */
   path: string;
+  /** Request id, echoed by the server. */
   requestId: string;
+  /** VISSv2 filter(s), sent as written. */
   filter?: unknown;
+  /** Other request members, sent as written. */
   [key: string]: unknown;
 }
 
@@ -94,6 +99,7 @@ export function vissUrl(value: string): string {
 export interface VissSourceOptions {
   /** `ws://host:port` or `wss://…`. */
   url: string;
+  /** Subscribe requests, sent in order after the VIN is known. */
   requests: VissSubscribeRequest[];
   /** Receives the datapoints of each subscription event. */
   onData: (datapoints: Datapoint[]) => void;
@@ -107,23 +113,37 @@ export interface VissSourceOptions {
   vinRetryMs?: number;
   /** Wait between subscribe requests (default 13 ms, as the original). */
   requestGapMs?: number;
+  /** First reconnect delay bound (default 500 ms). */
   reconnectMinMs?: number;
+  /** Largest reconnect delay (default 30 s). */
   reconnectMaxMs?: number;
+  /** Structured logger (default: silent). */
   logger?: Logger;
+  /** Random source for the jitter (tests). */
   random?: () => number;
 }
 
 /** Counters of a {@link VissSource}. */
 export interface VissSourceStats {
+  /** What the connection is doing. */
   state: "connecting" | "waiting_for_vin" | "subscribed" | "backoff" | "closed";
+  /** Connections opened. */
   connects: number;
+  /** Connections lost. */
   disconnects: number;
+  /** Subscribe requests the server acknowledged. */
   subscriptions: number;
+  /** Subscription events with data. */
   events: number;
+  /** Datapoints handed on. */
   datapoints: number;
+  /** Error responses (get/subscribe). */
   errorResponses: number;
+  /** Error events of subscriptions (not forwarded). */
   errorEvents: number;
+  /** Messages that were not JSON or had bad data. */
   malformed: number;
+  /** The last connection error. */
   lastError?: string;
 }
 
@@ -149,7 +169,10 @@ export class VissSource {
     malformed: 0,
   };
 
-  /** @param options see {@link VissSourceOptions} */
+  /**
+   * Creates the source; `start()` connects.
+   * @param options see {@link VissSourceOptions}
+   */
   constructor(options: VissSourceOptions) {
     this.#o = {
       vinRetryMs: 10_000,
