@@ -33,7 +33,9 @@ import {
   CONNECTION_STATE_TOPIC,
   DEFAULT_VSS_TOPICS,
   jsonDecoder,
+  loadMqttTls,
   type MqttDatapoint,
+  type MqttTlsOptions,
   parseTopic,
   type PayloadDecoder,
   reverseTopicMap,
@@ -41,22 +43,7 @@ import {
 } from "../core/mqtt/mod.ts";
 
 /** TLS material for the ingest client (paths or PEM). */
-export interface IngestTlsOptions {
-  /** Client certificate (PEM) path. */
-  certPath?: string;
-  /** Client key (PEM) path. */
-  keyPath?: string;
-  /** CA certificate(s) (PEM) path. */
-  caPath?: string;
-  /** Client certificate PEM (instead of `certPath`). */
-  cert?: string;
-  /** Client key PEM (instead of `keyPath`). */
-  key?: string;
-  /** CA PEM (instead of `caPath`). */
-  ca?: string;
-  /** Verify the broker certificate (default true). */
-  rejectUnauthorized?: boolean;
-}
+export type IngestTlsOptions = MqttTlsOptions;
 
 /** Options of {@link startMqttIngest}. */
 export interface MqttIngestOptions {
@@ -118,18 +105,6 @@ export interface MqttIngest {
   close(): Promise<void>;
 }
 
-function readPem(path: string | undefined, what: string): string | undefined {
-  if (!path) return undefined;
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new PipelineError("mqtt.tls", `cannot read the ${what} at ${path}: ${(e as Error).message}`, {
-      path,
-      cause: e,
-    });
-  }
-}
-
 /**
  * Connect, subscribe with MQTT 5 and start handing messages to `onData`. Resolves once the subscription is
  * acknowledged; rejects with `mqtt.connect` when the first connection fails (bad URL, refused certificate).
@@ -145,9 +120,7 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
   const group = options.shareGroup === undefined ? "cesc" : options.shareGroup;
   const filter = group === null ? `${TOPIC_ROOT}/+/#` : `$share/${group}/${TOPIC_ROOT}/+/#`;
   const tls = options.tls ?? {};
-  const cert = tls.cert ?? readPem(tls.certPath, "client certificate");
-  const key = tls.key ?? readPem(tls.keyPath, "client key");
-  const ca = tls.ca ?? readPem(tls.caPath, "CA certificate");
+  const { cert, key, ca } = loadMqttTls(tls);
   const persistent = options.clientId !== undefined;
   const clientOpts: IClientOptions = {
     protocolVersion: 5,

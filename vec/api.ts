@@ -29,7 +29,7 @@ export interface VecApiDeps {
   /** Latest value per VSS path. */
   signals(): Record<string, { value: string; ts: string }>;
   /** Prometheus text exposition. */
-  metrics(): string;
+  metrics(): string | Promise<string>;
   /** Is this a known VSS leaf path? (for validating `/publish`). */
   isKnownPath?(path: string): boolean;
   /** Maximum request body, bytes (default 64 KiB). */
@@ -52,7 +52,7 @@ export function createVecApi(deps: VecApiDeps): Hono {
   app.get("/signals", (c) => c.json(deps.signals()));
   app.get(
     "/metrics",
-    (c) => c.body(deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+    async (c) => c.body(await deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
 
   app.post("/publish", async (c) => {

@@ -217,21 +217,17 @@ export async function startVec(config: VecConfig, options: StartVecOptions = {})
       },
       config: () => redactConfig(config),
       signals: () => Object.fromEntries(pipeline.latest()),
-      metrics: () => "",
-      isKnownPath: (path) => (can ?? viss)!.catalog.get(path) !== undefined,
-    });
-    // prom-client renders asynchronously; serve /metrics here and everything else from the Hono app.
-    const handler = async (req: Request) => {
-      if (new URL(req.url).pathname === "/metrics" && req.method === "GET") {
+      // The metrics library is loaded on the first scrape.
+      metrics: async () => {
         if (!metrics) {
           const { createVecMetrics } = await import("./metrics.ts");
           metrics = createVecMetrics({ pipeline: () => pipeline.stats, sinks: sinkStats });
         }
-        return new Response(await metrics.metrics(), { headers: { "content-type": metrics.contentType } });
-      }
-      return app.fetch(req);
-    };
-    server = Deno.serve({ hostname: config.api.hostname, port: config.api.port, onListen() {} }, handler);
+        return await metrics.metrics();
+      },
+      isKnownPath: (path) => (can ?? viss)!.catalog.get(path) !== undefined,
+    });
+    server = Deno.serve({ hostname: config.api.hostname, port: config.api.port, onListen() {} }, app.fetch);
     const host = config.api.hostname === "0.0.0.0" ? "127.0.0.1" : config.api.hostname;
     apiUrl = `http://${host}:${server.addr.port}`;
     log.info("REST API listening", { url: apiUrl });

@@ -179,6 +179,9 @@ Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across
     assert.equal(health.source.errorEvents, 1);
     assert.equal(health.source.connects, 2);
     assert.equal(health.vin, "VISSVIN000000001");
+    const metrics = await fetch(`${vec.apiUrl}/metrics`);
+    assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.match(await metrics.text(), /^vec_datapoints_total 5$/m);
   } finally {
     vec.stop();
     await vec.done;

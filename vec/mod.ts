@@ -21,7 +21,6 @@ export { createVecApi, PUBLISH_ALIASES, publishBodyToDatapoints, type VecApiDeps
 export { loadVecConfig, parseVecConfig, redactConfig, type VecConfig, vecConfigSchema } from "./config.ts";
 export {
   type DecodeStage,
-  type EmitDatapoint,
   type FrameFilter,
   type FrameSource,
   type MapStage,

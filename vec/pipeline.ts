@@ -40,9 +40,6 @@ export interface FrameFilter {
   filter(batch: FrameBatch): number;
 }
 
-/** Receives one mapped VSS datapoint. */
-export type EmitDatapoint = (path: string, value: number | string | boolean, tsSeconds: number) => void;
-
 /** The VSS mapping stage (`core/vss`'s mapper): `push` returns how many datapoints it wrote into `out`. */
 export interface MapStage {
   /** Ids of the signals that have a mapping; values of other signals are skipped before `push`. */
@@ -111,7 +108,6 @@ export class Pipeline {
     startedAt: Date.now(),
     frameRate: 0,
   };
-  #emit: EmitDatapoint;
   /** 1 for signal ids with a mapping (when the mapper says which). */
   #mapped?: Uint8Array;
 
@@ -126,23 +122,6 @@ export class Pipeline {
       this.#mapped = new Uint8Array(Math.max(0, ...ids) + 1);
       for (const id of ids) this.#mapped[id] = 1;
     }
-    this.#emit = (path, value, ts) => {
-      if (ts !== this.#lastTs) {
-        this.#lastTs = ts;
-        this.#lastIso = new Date(ts * 1000).toISOString();
-      }
-      const dp = { path, value: String(value), ts: this.#lastIso };
-      this.#pending.push(dp);
-      const latest = this.#latest.get(path);
-      if (latest) {
-        latest.value = dp.value;
-        latest.ts = dp.ts;
-      } else this.#latest.set(path, { value: dp.value, ts: dp.ts });
-      if (path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
-        this.#vin = dp.value;
-        this.#o.onVin?.(dp.value);
-      }
-    };
   }
 
   /** The VIN seen on the bus, if any. */
@@ -171,7 +150,6 @@ export class Pipeline {
     this.stats.signals += count;
     const { frameIndex, signalId, value } = decoder;
     const view = batch.view;
-    const emit = this.#emit;
     const out = mapper.out;
     const mapped = this.#mapped;
     for (let i = 0; i < count; i++) {
@@ -180,7 +158,7 @@ export class Pipeline {
       const k = mapper.push(signalId[i], value[i], ts);
       for (let j = 0; j < k; j++) {
         const dp = out[j];
-        emit(dp.path, dp.value, dp.ts);
+        this.#record({ path: dp.path, value: String(dp.value), ts: this.#iso(dp.ts) });
       }
     }
     this.#deliver();
@@ -196,15 +174,31 @@ export class Pipeline {
 
   /** Datapoints published from outside the bus (REST `/publish`, OBD): recorded and sent like mapped ones. */
   inject(datapoints: readonly VissDatapoint[]): void {
-    for (const dp of datapoints) {
-      this.#pending.push(dp);
-      this.#latest.set(dp.path, { value: dp.value, ts: dp.ts });
-      if (dp.path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
-        this.#vin = dp.value;
-        this.#o.onVin?.(dp.value);
-      }
-    }
+    for (const dp of datapoints) this.#record(dp);
     this.#deliver();
+  }
+
+  /** ISO time of `tsSeconds`; consecutive datapoints of one frame share the string. */
+  #iso(tsSeconds: number): string {
+    if (tsSeconds !== this.#lastTs) {
+      this.#lastTs = tsSeconds;
+      this.#lastIso = new Date(tsSeconds * 1000).toISOString();
+    }
+    return this.#lastIso;
+  }
+
+  /** Queues a datapoint for the sinks, keeps it as the latest value of its path, and notices the VIN. */
+  #record(dp: VissDatapoint): void {
+    this.#pending.push(dp);
+    const latest = this.#latest.get(dp.path);
+    if (latest) {
+      latest.value = dp.value;
+      latest.ts = dp.ts;
+    } else this.#latest.set(dp.path, { value: dp.value, ts: dp.ts });
+    if (dp.path === VIN_PATH && dp.value !== this.#vin && dp.value.trim() !== "") {
+      this.#vin = dp.value;
+      this.#o.onVin?.(dp.value);
+    }
   }
 
   #deliver(): void {

@@ -39,6 +39,7 @@ export {
   type TopicTableOptions,
 } from "./topics.ts";
 export { AVRO_CONTENT_TYPE, avroDecoder, avroEncoder } from "./avro.ts";
+export { loadMqttTls, type MqttTlsMaterial, type MqttTlsOptions } from "./tls.ts";
 export {
   isoTime,
   jsonDecoder,

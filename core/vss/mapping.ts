@@ -8,6 +8,7 @@ import {
   type JsonInput,
   readJsonInput,
   VSS_INTEGER_RANGES,
+  VSS_SCALAR_DATATYPES,
   type VssCatalog,
   type VssLeaf,
   walkVssTree,
@@ -368,20 +369,7 @@ function denseTable(byNumber: ReadonlyMap<number, Coerced> | undefined): (Coerce
   return dense;
 }
 
-const SCALARS = new Set([
-  "boolean",
-  "string",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "float",
-  "double",
-]);
+const SCALARS: ReadonlySet<string> = new Set(VSS_SCALAR_DATATYPES);
 
 function describeValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);

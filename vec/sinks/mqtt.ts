@@ -47,6 +47,8 @@ import {
   avroEncoder,
   CONNECTION_STATE_TOPIC,
   jsonEncoder,
+  loadMqttTls,
+  type MqttTlsOptions,
   type MqttValue,
   type PayloadEncoder,
   type TopicPolicy,
@@ -66,25 +68,7 @@ import {
 /** AWS IoT Core's largest MQTT payload. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
-/** Client TLS material: file paths or PEM contents. */
-export interface MqttTlsOptions {
-  /** Client certificate (PEM) path. */
-  certPath?: string;
-  /** Client private key (PEM) path. */
-  keyPath?: string;
-  /** CA certificate(s) (PEM) path, e.g. AmazonRootCA1.pem. */
-  caPath?: string;
-  /** Client certificate PEM (instead of `certPath`). */
-  cert?: string;
-  /** Client key PEM (instead of `keyPath`). */
-  key?: string;
-  /** CA PEM (instead of `caPath`). */
-  ca?: string;
-  /** Verify the broker certificate (default true). */
-  rejectUnauthorized?: boolean;
-  /** Server name for SNI/verification (default: the URL host). */
-  servername?: string;
-}
+export type { MqttTlsOptions };
 
 /** Wraps a body before it is sent (e.g. a signed envelope). */
 export type MqttSigner = (topic: string, body: Uint8Array | string) => Uint8Array | string;
@@ -368,23 +352,7 @@ export class MqttSink {
   #clientOptions(): IClientOptions {
     const o = this.#o;
     const tls = o.tls ?? {};
-    const read = (path: string | undefined, what: string) => {
-      if (!path) return undefined;
-      try {
-        return Deno.readTextFileSync(path);
-      } catch (e) {
-        throw new PipelineError("mqtt.tls", `cannot read the ${what} at ${path}: ${(e as Error).message}`, {
-          path,
-          cause: e,
-        });
-      }
-    };
-    const cert = tls.cert ?? read(tls.certPath, "client certificate (cert_path)");
-    const key = tls.key ?? read(tls.keyPath, "client private key (key_path)");
-    const ca = tls.ca ?? read(tls.caPath, "CA certificate (ca_path)");
-    if ((cert === undefined) !== (key === undefined)) {
-      throw new PipelineError("mqtt.tls", "mutual TLS needs both cert_path and key_path", { path: "cert_path" });
-    }
+    const { cert, key, ca } = loadMqttTls(tls);
     const version = o.protocolVersion ?? 5;
     return {
       clientId: this.#clientId,
