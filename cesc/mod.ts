@@ -58,6 +58,7 @@ export {
   createIngestApp,
   createIngestCore,
   GroupCommitter,
+  type GroupCommitterOptions,
   type IngestAppOptions,
   type IngestCore,
   type IngestOutcome,
@@ -74,9 +75,12 @@ export interface CescOptions {
   store?: OvdsStore;
   /** Run SQLite in a Worker so commits do not block request handling (default false: measured slower, see docs/cesc.md). */
   storeInWorker?: boolean;
-  /** Checkpoint the WAL from a Worker instead of inside commits (lower tail latency). */
+  /** Checkpoint the WAL from a Worker instead of inside commits (default true: no checkpoint stalls in ingest). */
   checkpointInWorker?: boolean;
-  /** `full` (default) or `normal` SQLite synchronous mode. */
+  /**
+   * `full` (default): a request is answered after its data is fsynced (the fsync runs off the event loop
+   * and is shared by concurrent requests); `normal`: after the commit (durable across a process crash only).
+   */
   synchronous?: "full" | "normal";
   /** Plain HTTP port (default 8000, 0 = any free port). */
   port?: number;
@@ -193,9 +197,11 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
     log: log?.child("forwarder"),
     metrics,
   });
-  const committer = new GroupCommitter(store, (res) => {
-    metrics.inc("cesc_commits_total");
-    forwarder.noteInserted(res.perVin);
+  const committer = new GroupCommitter(store, {
+    onCommit: (res) => {
+      metrics.inc("cesc_commits_total");
+      forwarder.noteInserted(res.perVin);
+    },
   });
   const appOptions = {
     store,

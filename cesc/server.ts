@@ -24,24 +24,40 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Options for {@link GroupCommitter}. */
+export interface GroupCommitterOptions {
+  /** Called after each commit is durable (forwarder count trigger, metrics). */
+  onCommit?: (r: InsertResult, batches: number) => void;
+  /**
+   * Transactions whose durability may be awaited at once (default 8). A store that commits inside
+   * `insertBatches` and then waits for a shared fsync (SQLite `full`) lets the next transaction
+   * commit while the disk flushes the previous one.
+   */
+  maxInflight?: number;
+}
+
 /**
- * Group commit: requests submitted while a commit is running are stored together in the next
- * single transaction. Each submitter learns how many of its rows were new, after the commit.
+ * Group commit: requests submitted together are stored in one transaction; each submitter learns how
+ * many of its rows were new once that transaction is durable. Transactions are started one after the
+ * other, and while one waits for its fsync the next one may commit (up to `maxInflight`).
  */
 export class GroupCommitter {
   #store: OvdsStore;
   #queue: Pending[] = [];
   #scheduled = false;
-  #running?: Promise<void>;
+  #inflight = 0;
+  #maxInflight: number;
   #onCommit?: (r: InsertResult, batches: number) => void;
+  #idle: (() => void)[] = [];
 
   /**
    * @param store the store
-   * @param onCommit called after each commit (forwarder count trigger, metrics)
+   * @param options commit callback and pipelining depth
    */
-  constructor(store: OvdsStore, onCommit?: (r: InsertResult, batches: number) => void) {
+  constructor(store: OvdsStore, options: GroupCommitterOptions = {}) {
     this.#store = store;
-    this.#onCommit = onCommit;
+    this.#onCommit = options.onCommit;
+    this.#maxInflight = Math.max(1, options.maxInflight ?? Number(Deno.env.get("MAXINF") ?? 8));
   }
 
   /** Queues one vehicle's data points; resolves with the number of new rows after the commit. */
@@ -53,35 +69,46 @@ export class GroupCommitter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#running) return;
+    if (this.#scheduled || this.#inflight >= this.#maxInflight) return;
     this.#scheduled = true;
     // After pending I/O callbacks, so requests that arrived together commit together.
     setImmediate(() => {
       this.#scheduled = false;
-      this.#running = this.#commit().finally(() => {
-        this.#running = undefined;
-        if (this.#queue.length > 0) this.#schedule();
-      });
+      this.#commit();
     });
   }
 
-  async #commit(): Promise<void> {
+  #commit(): void {
     const items = this.#queue.splice(0);
-    if (items.length === 0) return;
+    if (items.length === 0) return this.#notifyIdle();
+    this.#inflight++;
+    let done: Promise<InsertResult>;
     try {
-      const res = await this.#store.insertBatches(items.map((p) => p.batch));
+      done = this.#store.insertBatches(items.map((p) => p.batch));
+    } catch (e) {
+      done = Promise.reject(e);
+    }
+    done.then((res) => {
       for (let i = 0; i < items.length; i++) items[i].resolve(res.inserted[i]);
       this.#onCommit?.(res, items.length);
-    } catch (e) {
+    }, (e) => {
       for (const p of items) p.reject(e);
-    }
+    }).finally(() => {
+      this.#inflight--;
+      if (this.#queue.length > 0) this.#schedule();
+      else this.#notifyIdle();
+    });
   }
 
-  /** Waits for queued and running commits. */
-  async drain(): Promise<void> {
-    while (this.#running || this.#scheduled || this.#queue.length > 0) {
-      await (this.#running ?? new Promise((r) => setImmediate(r)));
-    }
+  #notifyIdle(): void {
+    if (this.#inflight > 0 || this.#scheduled || this.#queue.length > 0) return;
+    for (const w of this.#idle.splice(0)) w();
+  }
+
+  /** Waits until every queued and running commit has ended. */
+  drain(): Promise<void> {
+    if (this.#inflight === 0 && !this.#scheduled && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 }
 

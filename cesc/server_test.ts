@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Cesc, startCesc } from "./mod.ts";
+import { DatabaseSync } from "node:sqlite";
+import { openSqliteStore } from "../core/ovds/mod.ts";
+import { type Cesc, GroupCommitter, startCesc } from "./mod.ts";
 import { postIngest } from "./testing.ts";
 
 const T1 = "2020-04-15T13:00:00Z";
@@ -289,4 +291,77 @@ Deno.test("cesc health and metrics", async () => {
     assert.match(m, /cesc_backlog_datapoints 1/);
     assert.match(m, /cesc_ingest_latency_seconds_count 1/);
   });
+});
+
+Deno.test("cesc ingest: a failed fsync answers 503 (nothing acknowledged) and /health turns unavailable", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cesc_test_" });
+  let fail = false;
+  const store = openSqliteStore(join(dir, "ovds.db"), {
+    walSync: (f) => fail ? Promise.reject(new Error("Input/output error (os error 5)")) : f.syncData(),
+  });
+  try {
+    await withCesc(async (cesc) => {
+      const data = { path: "Vehicle.Speed", dp: { value: "1", ts: T1 } };
+      assert.equal((await postIngest(cesc.url, { vin: "V", data })).status, 200);
+      fail = true;
+      const res = await postIngest(cesc.url, { vin: "V", data: { path: "Vehicle.Speed", dp: { value: "2", ts: T2 } } });
+      assert.equal(res.status, 503);
+      assert.equal((res.body as { error: { code: string } }).error.code, "ovds.write");
+      const h = await fetch(cesc.url + "health");
+      assert.equal(h.status, 503);
+      assert.equal((await h.json()).db.writable, false);
+    }, { store });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("group commit: the next transaction commits while the previous one waits for its fsync", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cesc_test_" });
+  const held: (() => void)[] = [];
+  let holding = true;
+  const store = openSqliteStore(join(dir, "ovds.db"), {
+    walSync: (f) => holding ? new Promise((r) => held.push(() => f.syncData().then(r))) : f.syncData(),
+  });
+  const commits: number[] = [];
+  const committer = new GroupCommitter(store, { onCommit: (_r, n) => commits.push(n) });
+  try {
+    const dp = (s: number) => [{ path: "Vehicle.Speed", value: String(s), ts: `2024-01-01T00:00:0${s}Z` }];
+    const a = committer.submit({ vin: "A", datapoints: dp(1) });
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // Two requests arriving together while A's fsync runs: one transaction, committed now.
+    const b = committer.submit({ vin: "B", datapoints: dp(2) });
+    const c = committer.submit({ vin: "C", datapoints: dp(3) });
+    const seen = () => {
+      const db = new DatabaseSync(join(dir, "ovds.db"), { readOnly: true });
+      try {
+        return ["TV_1", "TV_2", "TV_3"].filter((t) =>
+          db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(t) &&
+          Number(db.prepare(`SELECT count(*) AS n FROM ${t}`).get()!.n) === 1
+        ).length;
+      } finally {
+        db.close();
+      }
+    };
+    const t0 = Date.now();
+    while (seen() < 3) {
+      assert.ok(Date.now() - t0 < 5000, "B and C not committed while A's fsync runs");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(commits, [], "nothing acknowledged before an fsync");
+    held.shift()!(); // A's fsync ends; B and C share the next one
+    assert.equal(await a, 1);
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(commits, [1]);
+    holding = false;
+    for (const release of held.splice(0)) release();
+    assert.deepEqual(await Promise.all([b, c]), [1, 1]);
+    assert.deepEqual(commits, [1, 2]);
+    await committer.drain();
+  } finally {
+    holding = false;
+    for (const release of held.splice(0)) release();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,6 +7,10 @@
  * `cesc_dead_letter` (rows the backend rejected). Everything goes through the small async
  * {@link OvdsStore} interface so a PostgreSQL store can replace it without changes elsewhere.
  *
+ * Writes are durable before they are acknowledged: `insertBatches` commits with `synchronous=NORMAL` and
+ * resolves after a group fsync of the WAL that runs off the event loop (`wal_sync.ts`), so the next
+ * transaction commits while the disk flushes the previous one. Checkpoints run in a Worker.
+ *
  * The read side ({@link openSqliteQuery}, interface {@link OvdsQuery}) is a separate read-only
  * connection on the same WAL file: vehicles, latest signal values, and time series with cursor
  * pages or `maxPoints` downsampling, without ever blocking ingest.

@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PipelineError } from "../errors/mod.ts";
+import { type FileSync, WalSyncer } from "./wal_sync.ts";
 import type {
   DeadLetter,
   InsertResult,
@@ -28,11 +29,18 @@ const CESC_DDL = [
 
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
-  /** `full` (default: every commit is fsynced, durable across power loss) or `normal` (durable across process crashes). */
-  synchronous?: "full" | "normal";
   /**
-   * Checkpoint the WAL from a Worker every `checkpointIntervalMs` (default 200) instead of inside
-   * commits, which removes the checkpoint stalls from ingest latency. File databases only.
+   * `full` (default): {@link OvdsStore.insertBatches} resolves only after the commit is fsynced,
+   * durable across power loss (the fsync runs off the event loop and is shared by concurrent commits,
+   * see {@link WalSyncer}). `normal`: resolves after the commit, durable across process crashes only.
+   */
+  synchronous?: "full" | "normal";
+  /** Test hook: how the WAL file is flushed (default fsync). */
+  walSync?: FileSync;
+  /**
+   * Checkpoint the WAL from a Worker every `checkpointIntervalMs` (default 50) instead of inside
+   * commits, which removes most checkpoint stalls (copying pages and fsyncing the database) from
+   * ingest latency. Default true; file databases only.
    */
   checkpointInWorker?: boolean;
   /** Interval of the background checkpoint. */
@@ -44,7 +52,16 @@ interface Vehicle {
   id: number;
   insert: StatementSync;
   select?: StatementSync;
+  /** Forwarding watermark; authoritative (the table may lag until {@link SqliteOvdsStore.#persistWatermarks}). */
+  watermark: number;
+  forwardedAt?: string;
 }
+
+/** WAL size (pages) at which the writer checkpoints itself when a worker does the regular checkpoints. */
+const WAL_RESTART_PAGES = 16_000;
+
+/** How long an advanced watermark may stay in memory only when no ingest commit carries it. */
+const WATERMARK_FLUSH_MS = 50;
 
 class SqliteOvdsStore implements OvdsStore {
   #db: DatabaseSync;
@@ -56,11 +73,14 @@ class SqliteOvdsStore implements OvdsStore {
   #insertDead: StatementSync;
   #selectWatermark: StatementSync;
   #closed = false;
-  #full: boolean;
+  #closing?: Promise<void>;
+  /** Vehicles whose watermark moved since it was last written. */
+  #dirty = new Set<Vehicle>();
+  #flushTimer?: ReturnType<typeof setTimeout>;
+  #syncer?: WalSyncer;
   #checkpointer?: Worker;
 
   constructor(path: string, options: SqliteStoreOptions) {
-    this.#full = options.synchronous !== "normal";
     try {
       this.#db = new DatabaseSync(path);
     } catch (e) {
@@ -71,7 +91,8 @@ class SqliteOvdsStore implements OvdsStore {
     }
     const db = this.#db;
     db.exec("PRAGMA journal_mode=WAL");
-    db.exec(`PRAGMA synchronous=${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    // Commits only write the WAL; for `full`, the WalSyncer fsyncs it before a write is acknowledged.
+    db.exec("PRAGMA synchronous=NORMAL");
     db.exec("PRAGMA busy_timeout=5000");
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -87,10 +108,26 @@ class SqliteOvdsStore implements OvdsStore {
         cause: e,
       });
     }
-    if (options.checkpointInWorker && path !== ":memory:") {
-      db.exec("PRAGMA wal_autocheckpoint=0");
+    const file = path !== ":memory:" && path !== "";
+    if (options.synchronous !== "normal" && file) {
+      try {
+        this.#syncer = new WalSyncer(path, { sync: options.walSync });
+      } catch (e) {
+        db.close();
+        throw new PipelineError("ovds.open", `cannot open the write-ahead log of ${path}: ${(e as Error).message}`, {
+          path,
+          cause: e,
+        });
+      }
+    }
+    if ((options.checkpointInWorker ?? true) && file) {
+      // The worker copies the WAL into the database off this thread; a PASSIVE checkpoint never
+      // finishes while commits keep coming, so the writer still checkpoints itself (copying only
+      // what the worker left) once the WAL holds WAL_RESTART_PAGES pages, which lets SQLite
+      // restart the WAL from its beginning instead of growing it forever.
+      db.exec(`PRAGMA wal_autocheckpoint=${WAL_RESTART_PAGES}`);
       this.#checkpointer = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, { type: "module" });
-      this.#checkpointer.postMessage({ path, intervalMs: options.checkpointIntervalMs ?? 200 });
+      this.#checkpointer.postMessage({ path, intervalMs: options.checkpointIntervalMs ?? 50 });
     }
     this.#selectVin = db.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ? ORDER BY vin_id LIMIT 1");
     this.#insertVin = db.prepare("INSERT INTO VIN_TIV(vin) VALUES(?)");
@@ -104,20 +141,6 @@ class SqliteOvdsStore implements OvdsStore {
     );
   }
 
-  /**
-   * Runs a bookkeeping write without its own fsync. In WAL mode the log is sequential, so the next
-   * durable (FULL) commit makes it durable too; losing it on power loss only causes a resend.
-   */
-  #lazy(fn: () => void): void {
-    if (!this.#full) return fn();
-    this.#db.exec("PRAGMA synchronous=NORMAL");
-    try {
-      fn();
-    } finally {
-      this.#db.exec("PRAGMA synchronous=FULL");
-    }
-  }
-
   #check(): void {
     if (this.#closed) throw new PipelineError("ovds.closed", "the OVDS store is closed");
   }
@@ -128,7 +151,13 @@ class SqliteOvdsStore implements OvdsStore {
     const row = this.#selectVin.get(vin);
     if (!row) return undefined;
     const id = Number(row.vin_id);
-    v = { vin, id, insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`) };
+    const wm = this.#selectWatermark.get(id);
+    v = {
+      vin,
+      id,
+      insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`),
+      watermark: wm ? Number(wm.forwarded_rowid) : 0,
+    };
     this.#vehicles.set(vin, v);
     return v;
   }
@@ -137,15 +166,26 @@ class SqliteOvdsStore implements OvdsStore {
     const id = Number(this.#insertVin.run(vin).lastInsertRowid);
     this.#db.exec(ovdsTvDdl(id));
     this.#insertState.run(id);
-    const v = { vin, id, insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`) };
+    const v = {
+      vin,
+      id,
+      insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`),
+      watermark: 0,
+    };
     this.#vehicles.set(vin, v);
     return v;
   }
 
+  /**
+   * Commits synchronously (so a caller may start the next transaction at once) and resolves once the
+   * commit is durable: for `full`, after a shared fsync of the WAL.
+   */
   insertBatches(batches: readonly VehicleBatch[]): Promise<InsertResult> {
     try {
       this.#check();
-      return Promise.resolve(this.#insertSync(batches));
+      if (this.#syncer?.failed) throw this.#syncer.failed;
+      const res = this.#insertSync(batches);
+      return this.#syncer ? this.#syncer.sync().then(() => res) : Promise.resolve(res);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -170,7 +210,10 @@ class SqliteOvdsStore implements OvdsStore {
         inserted.push(n);
         perVin.set(b.vin, (perVin.get(b.vin) ?? 0) + n);
       }
+      // Watermarks moved since the last commit ride along: no transaction (and WAL write) of their own.
+      this.#writeWatermarks();
       db.exec("COMMIT");
+      this.#dirty.clear();
     } catch (e) {
       try {
         db.exec("ROLLBACK");
@@ -186,22 +229,40 @@ class SqliteOvdsStore implements OvdsStore {
       this.#check();
       const v = this.#lookup(vin);
       if (!v) return Promise.resolve([]);
-      const wm = this.#watermark(v.id);
+      // Columns named as in StoredRow, so the rows need no copy (rowid is an integer, value is NOT NULL TEXT).
       v.select ??= this.#db.prepare(
-        `SELECT rowid AS id, path, value, timestamp FROM TV_${v.id} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+        `SELECT rowid AS id, ifnull(path, '') AS path, value, timestamp AS ts FROM TV_${v.id} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
       );
-      const rows = v.select.all(wm, options.limit);
-      return Promise.resolve(
-        rows.map((r) => ({ id: Number(r.id), path: String(r.path), value: String(r.value), ts: String(r.timestamp) })),
-      );
+      return Promise.resolve(v.select.all(v.watermark, options.limit) as unknown as StoredRow[]);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #watermark(vinId: number): number {
-    const r = this.#selectWatermark.get(vinId);
-    return r ? Number(r.forwarded_rowid) : 0;
+  #writeWatermarks(): void {
+    for (const v of this.#dirty) this.#advance.run(v.watermark, v.forwardedAt ?? null, v.id);
+  }
+
+  /** Writes moved watermarks in a transaction of their own (when no ingest commit came along). */
+  #persistWatermarks(): void {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (this.#dirty.size === 0 || this.#closed) return;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#writeWatermarks();
+      this.#db.exec("COMMIT");
+      this.#dirty.clear();
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* already rolled back */ }
+      throw new PipelineError("ovds.write", `storing forwarding watermarks failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
   }
 
   advanceWatermark(vin: string, rowId: number): Promise<void> {
@@ -209,7 +270,24 @@ class SqliteOvdsStore implements OvdsStore {
       this.#check();
       const v = this.#lookup(vin);
       if (!v) throw new PipelineError("ovds.vin", `unknown vehicle ${vin}`);
-      this.#lazy(() => this.#advance.run(rowId, new Date().toISOString(), v.id));
+      if (rowId <= v.watermark) return Promise.resolve();
+      // Kept in memory and written with the next ingest commit (or after WATERMARK_FLUSH_MS), with no
+      // fsync of its own: losing it in a crash only re-sends rows (at-least-once); close() writes it.
+      v.watermark = rowId;
+      v.forwardedAt = new Date().toISOString();
+      this.#dirty.add(v);
+      if (this.#flushTimer === undefined) {
+        const timer = setTimeout(() => {
+          this.#flushTimer = undefined;
+          try {
+            this.#persistWatermarks();
+          } catch {
+            // stays dirty: the next commit or flush writes it
+          }
+        }, WATERMARK_FLUSH_MS);
+        Deno.unrefTimer(timer);
+        this.#flushTimer = timer;
+      }
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
@@ -222,16 +300,14 @@ class SqliteOvdsStore implements OvdsStore {
       const v = this.#lookup(vin);
       if (!v) throw new PipelineError("ovds.vin", `unknown vehicle ${vin}`);
       const now = new Date().toISOString();
-      this.#lazy(() => {
-        this.#db.exec("BEGIN IMMEDIATE");
-        try {
-          for (const r of rows) this.#insertDead.run(v.id, r.id, r.path, r.value, r.ts, options.reason, now);
-          this.#db.exec("COMMIT");
-        } catch (e) {
-          this.#db.exec("ROLLBACK");
-          throw e;
-        }
-      });
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const r of rows) this.#insertDead.run(v.id, r.id, r.path, r.value, r.ts, options.reason, now);
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        this.#db.exec("ROLLBACK");
+        throw e;
+      }
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
@@ -260,6 +336,7 @@ class SqliteOvdsStore implements OvdsStore {
   vehicles(): Promise<VehicleInfo[]> {
     try {
       this.#check();
+      this.#persistWatermarks();
       const out: VehicleInfo[] = [];
       const rows = this.#db.prepare(
         `SELECT v.vin_id, v.vin, coalesce(s.forwarded_rowid, 0) AS wm FROM VIN_TIV v
@@ -284,6 +361,7 @@ class SqliteOvdsStore implements OvdsStore {
   applyRetention(maxAgeMs: number, options: { now?: Date } = {}): Promise<number> {
     try {
       this.#check();
+      this.#persistWatermarks();
       const cutoff = new Date((options.now ?? new Date()).getTime() - maxAgeMs).toISOString();
       let deleted = 0;
       const states = this.#db.prepare("SELECT vin_id, forwarded_rowid FROM cesc_vehicle").all();
@@ -310,7 +388,7 @@ class SqliteOvdsStore implements OvdsStore {
   }
 
   ping(): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
+    if (this.#closed || this.#syncer?.failed) return Promise.resolve(false);
     try {
       this.#db.exec("BEGIN IMMEDIATE");
       this.#db.exec("ROLLBACK");
@@ -320,13 +398,18 @@ class SqliteOvdsStore implements OvdsStore {
     }
   }
 
+  /** Writes the watermarks still in memory, waits for the last fsync, then closes. */
   close(): Promise<void> {
-    if (!this.#closed) {
+    return this.#closing ??= (async () => {
+      try {
+        this.#persistWatermarks();
+        await this.#syncer?.sync();
+      } catch { /* a failed store: nothing more can be saved */ }
       this.#closed = true;
       this.#checkpointer?.terminate();
+      await this.#syncer?.close();
       this.#db.close();
-    }
-    return Promise.resolve();
+    })();
   }
 }
 
