@@ -48,7 +48,7 @@ export interface CescConfig {
   retentionMs?: number;
   /** Key file for signed requests. */
   keys?: string;
-  /** WAL checkpoints from a Worker. */
+  /** WAL checkpoints from a Worker (`--checkpoint worker`, the default) or inside commits (`inline`). */
   checkpointWorker: boolean;
   /** MQTT broker to ingest from (`mqtt://` or `mqtts://`), with a shared subscription. */
   mqttUrl?: string;
@@ -77,8 +77,12 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --cert FILE --key FILE TLS server certificate and key (PEM)
       --ca FILE              client CA (PEM): clients must present a certificate it signed
       --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
-      --sync full|normal     SQLite synchronous mode (default full: fsync on every commit)
-      --checkpoint-worker    copy the WAL into the database from a background thread, not inside commits
+      --sync full|normal     full (default): answer only after the data is fsynced (durable across power loss;
+                             the fsync runs off the event loop, shared by concurrent requests); normal: after
+                             the commit (durable across a crash of the process, not of the machine)
+      --checkpoint worker|inline
+                             copy the WAL into the database from a background thread (default) or inside
+                             commits (--checkpoint-worker is accepted for --checkpoint worker)
       --store-worker         run SQLite in a worker thread: requests are parsed while a commit is on disk
   -d, --datamap FILE         VSS->DIG map (default assets/cesc/vss_geotab_map.json)
       --max-datapoints N     flush a vehicle above N new data points (default 25)
@@ -177,6 +181,7 @@ export function parseCescArgs(args: string[]): CescConfig {
         retention: { type: "string" },
         keys: { type: "string" },
         "checkpoint-worker": { type: "boolean" },
+        checkpoint: { type: "string" },
         "store-worker": { type: "boolean" },
         "mqtt-url": { type: "string" },
         "mqtt-cert": { type: "string" },
@@ -224,6 +229,13 @@ export function parseCescArgs(args: string[]): CescConfig {
   if ((v["mqtt-cert"] || v["mqtt-ca"] || v["mqtt-client-id"]) && !v["mqtt-url"]) {
     throw new PipelineError("config.invalid", "--mqtt-cert/--mqtt-key/--mqtt-ca/--mqtt-client-id need --mqtt-url");
   }
+  const checkpoint = v.checkpoint ?? "worker";
+  if (checkpoint !== "worker" && checkpoint !== "inline") {
+    throw new PipelineError("config.invalid", `--checkpoint: "${checkpoint}" is not worker|inline`);
+  }
+  if (v["checkpoint-worker"] && checkpoint === "inline") {
+    throw new PipelineError("config.invalid", "--checkpoint-worker contradicts --checkpoint inline");
+  }
   const maxDp = v["max-datapoints"] ?? "25";
   if (!/^\d+$/.test(maxDp) || Number(maxDp) < 1) {
     throw new PipelineError("config.invalid", `--max-datapoints: "${maxDp}" is not a positive integer`);
@@ -251,7 +263,7 @@ export function parseCescArgs(args: string[]): CescConfig {
     maxBody: parseSize(v["max-body"] ?? "1MiB", "--max-body"),
     retentionMs: v.retention ? parseDuration(v.retention, "--retention") : undefined,
     keys: v.keys,
-    checkpointWorker: v["checkpoint-worker"] ?? false,
+    checkpointWorker: checkpoint === "worker",
     storeWorker: v["store-worker"] ?? false,
     mqttUrl: v["mqtt-url"],
     mqttCert: v["mqtt-cert"],

@@ -43,3 +43,11 @@ Deno.test("cesc config: --mqtt-url and its TLS flags", () => {
   assert.throws(() => parseCescArgs(["--mqtt-url", "mqtt://x", "--mqtt-cert", "c.pem"]), /go together/);
   assert.throws(() => parseCescArgs(["--mqtt-ca", "ca.pem"]), /need --mqtt-url/);
 });
+
+Deno.test("cesc config: --checkpoint worker (default) or inline; --checkpoint-worker is the old spelling", () => {
+  assert.equal(parseCescArgs([]).checkpointWorker, true);
+  assert.equal(parseCescArgs(["--checkpoint", "inline"]).checkpointWorker, false);
+  assert.equal(parseCescArgs(["--checkpoint-worker"]).checkpointWorker, true);
+  assert.throws(() => parseCescArgs(["--checkpoint", "sometimes"]), /--checkpoint: "sometimes" is not worker\|inline/);
+  assert.throws(() => parseCescArgs(["--checkpoint-worker", "--checkpoint", "inline"]), /contradicts/);
+});
