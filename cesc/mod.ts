@@ -157,6 +157,8 @@ function describeMetrics(m: Metrics): void {
   m.describe("cesc_commits_total", "Ingest transactions");
   m.describe("cesc_ingest_latency_seconds", "Ingest request latency up to the commit");
   m.describe("cesc_forward_latency_seconds", "Backend call latency");
+  m.describe("cesc_wal_fsync_seconds", "WAL fsync duration (--sync full; not with --store-worker)");
+  m.describe("cesc_wal_fsync_commits_total", "Transactions made durable by WAL fsyncs (divide by the fsync count)");
 }
 
 /** Starts a CESC: store, HTTP (and TLS) listeners, forwarder. Use port 0 in tests. */
@@ -167,7 +169,14 @@ export async function startCesc(options: CescOptions = {}): Promise<Cesc> {
   const db = options.db ?? "./ovdsCESC.db";
   const store = options.store ??
     (options.storeInWorker !== true
-      ? openSqliteStore(db, { synchronous: options.synchronous, checkpointInWorker: options.checkpointInWorker })
+      ? openSqliteStore(db, {
+        synchronous: options.synchronous,
+        checkpointInWorker: options.checkpointInWorker,
+        onWalSync: (seconds, commits) => {
+          metrics.observe("cesc_wal_fsync_seconds", seconds);
+          metrics.inc("cesc_wal_fsync_commits_total", undefined, commits);
+        },
+      })
       : await openSqliteStoreInWorker(db, {
         synchronous: options.synchronous,
         checkpointInWorker: options.checkpointInWorker,

@@ -290,6 +290,9 @@ Deno.test("cesc health and metrics", async () => {
     assert.match(m, /cesc_ingested_datapoints_total 1/);
     assert.match(m, /cesc_backlog_datapoints 1/);
     assert.match(m, /cesc_ingest_latency_seconds_count 1/);
+    // The answer came after an fsync of the WAL, which the metrics show.
+    assert.match(m, /cesc_wal_fsync_seconds_count [1-9]/);
+    assert.match(m, /cesc_wal_fsync_commits_total [1-9]/);
   });
 });
 

@@ -35,8 +35,10 @@ export interface SqliteStoreOptions {
    * see {@link WalSyncer}). `normal`: resolves after the commit, durable across process crashes only.
    */
   synchronous?: "full" | "normal";
-  /** Test hook: how the WAL file is flushed (default fsync). */
+  /** Test hook: how the WAL file is flushed (default fdatasync). */
   walSync?: FileSync;
+  /** Called after each WAL fsync (`full` only) with its duration and the commits it made durable. */
+  onWalSync?: (seconds: number, commits: number) => void;
   /**
    * Checkpoint the WAL from a Worker every `checkpointIntervalMs` (default 50) instead of inside
    * commits, which removes most checkpoint stalls (copying pages and fsyncing the database) from
@@ -111,7 +113,7 @@ class SqliteOvdsStore implements OvdsStore {
     const file = path !== ":memory:" && path !== "";
     if (options.synchronous !== "normal" && file) {
       try {
-        this.#syncer = new WalSyncer(path, { sync: options.walSync });
+        this.#syncer = new WalSyncer(path, { sync: options.walSync, onSync: options.onWalSync });
       } catch (e) {
         db.close();
         throw new PipelineError("ovds.open", `cannot open the write-ahead log of ${path}: ${(e as Error).message}`, {

@@ -6,8 +6,10 @@ export type FileSync = (file: Deno.FsFile) => Promise<void>;
 
 /** Options for {@link WalSyncer}. */
 export interface WalSyncerOptions {
-  /** How a file is flushed; default `file.sync()` (fsync(2) on a blocking-pool thread). Tests inject faults. */
+  /** How a file is flushed; default `file.syncData()` (fdatasync(2) on a blocking-pool thread). Tests inject faults. */
   sync?: FileSync;
+  /** Called after each completed fsync with its duration and the number of commits it made durable (metrics). */
+  onSync?: (seconds: number, commits: number) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export interface WalSyncerOptions {
 export class WalSyncer {
   #walPath: string;
   #sync: FileSync;
+  #onSync?: (seconds: number, commits: number) => void;
   #file?: Deno.FsFile;
   #ino?: number | null;
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -47,6 +50,7 @@ export class WalSyncer {
   constructor(dbPath: string, options: WalSyncerOptions = {}) {
     this.#walPath = `${dbPath}-wal`;
     this.#sync = options.sync ?? ((f) => f.syncData());
+    this.#onSync = options.onSync;
     // The WAL's directory entry must be durable too (SQLite's FULL mode syncs the directory once).
     const dir = Deno.openSync(dirname(dbPath), { read: true });
     try {
@@ -84,8 +88,10 @@ export class WalSyncer {
       // Everyone waiting now committed before this fsync starts; later callers wait for the next one.
       const batch = this.#waiters.splice(0);
       try {
+        const t0 = performance.now();
         await this.#sync(this.#walFile());
         this.syncs++;
+        this.#onSync?.((performance.now() - t0) / 1000, batch.length);
       } catch (e) {
         this.#failed = new PipelineError(
           "ovds.fsync",
