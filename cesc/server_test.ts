@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "../core/ovds/mod.ts";
 import { type Cesc, GroupCommitter, startCesc } from "./mod.ts";
+import { ovdsRows, until } from "../testing/mod.ts";
 import { postIngest } from "./testing.ts";
 
 const T1 = "2020-04-15T13:00:00Z";
@@ -331,30 +331,19 @@ Deno.test("group commit: the next transaction commits while the previous one wai
   try {
     const dp = (s: number) => [{ path: "Vehicle.Speed", value: String(s), ts: `2024-01-01T00:00:0${s}Z` }];
     const a = committer.submit({ vin: "A", datapoints: dp(1) });
-    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => held.length > 0, "an fsync to start");
     // Two requests arriving together while A's fsync runs: one transaction, committed now.
     const b = committer.submit({ vin: "B", datapoints: dp(2) });
     const c = committer.submit({ vin: "C", datapoints: dp(3) });
-    const seen = () => {
-      const db = new DatabaseSync(join(dir, "ovds.db"), { readOnly: true });
-      try {
-        return ["TV_1", "TV_2", "TV_3"].filter((t) =>
-          db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(t) &&
-          Number(db.prepare(`SELECT count(*) AS n FROM ${t}`).get()!.n) === 1
-        ).length;
-      } finally {
-        db.close();
-      }
-    };
-    const t0 = Date.now();
-    while (seen() < 3) {
-      assert.ok(Date.now() - t0 < 5000, "B and C not committed while A's fsync runs");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const file = join(dir, "ovds.db");
+    await until(
+      () => ["A", "B", "C"].every((vin) => ovdsRows(file, vin, "Vehicle.Speed").length === 1),
+      "B and C committed while A's fsync runs",
+    );
     assert.deepEqual(commits, [], "nothing acknowledged before an fsync");
     held.shift()!(); // A's fsync ends; B and C share the next one
     assert.equal(await a, 1);
-    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => held.length > 0, "an fsync to start");
     assert.deepEqual(commits, [1]);
     holding = false;
     for (const release of held.splice(0)) release();

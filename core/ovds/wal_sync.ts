@@ -36,12 +36,9 @@ export class WalSyncer {
   #sync: FileSync;
   #onSync?: (seconds: number, commits: number) => void;
   #file?: Deno.FsFile;
-  #ino?: number | null;
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #running?: Promise<void>;
   #failed?: PipelineError;
-  /** Completed fsync calls (for metrics and tests). */
-  syncs = 0;
 
   /**
    * @param dbPath the SQLite database file; the WAL is `<dbPath>-wal`
@@ -90,7 +87,6 @@ export class WalSyncer {
       try {
         const t0 = performance.now();
         await this.#sync(this.#walFile());
-        this.syncs++;
         this.#onSync?.((performance.now() - t0) / 1000, batch.length);
       } catch (e) {
         this.#failed = new PipelineError(
@@ -106,15 +102,12 @@ export class WalSyncer {
     }
   }
 
-  /** The open WAL file, reopened if SQLite replaced it (a different inode at the same path). */
+  /**
+   * The WAL file, opened on first use. SQLite deletes or replaces the `-wal` file only when the last
+   * connection closes, and the store's own connection outlives this syncer, so one handle is enough.
+   */
   #walFile(): Deno.FsFile {
-    const ino = Deno.statSync(this.#walPath).ino;
-    if (!this.#file || ino !== this.#ino) {
-      this.#file?.close();
-      this.#file = Deno.openSync(this.#walPath, { read: true });
-      this.#ino = ino;
-    }
-    return this.#file;
+    return this.#file ??= Deno.openSync(this.#walPath, { read: true });
   }
 
   /** Waits for a running fsync (its callers get their answer), then closes the WAL file handle. */
