@@ -57,7 +57,7 @@ export class GroupCommitter {
   constructor(store: OvdsStore, options: GroupCommitterOptions = {}) {
     this.#store = store;
     this.#onCommit = options.onCommit;
-    this.#maxInflight = Math.max(1, options.maxInflight ?? Number(Deno.env.get("MAXINF") ?? 8));
+    this.#maxInflight = Math.max(1, options.maxInflight ?? 8);
   }
 
   /** Queues one vehicle's data points; resolves with the number of new rows after the commit. */

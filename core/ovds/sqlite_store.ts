@@ -47,6 +47,11 @@ export interface SqliteStoreOptions {
   checkpointInWorker?: boolean;
   /** Interval of the background checkpoint. */
   checkpointIntervalMs?: number;
+  /**
+   * Rows kept in memory over all vehicles so the forwarder reads just-stored rows without a query
+   * (default 50,000; 0 turns the cache off). See {@link TAIL_MAX_ROWS}.
+   */
+  tailCacheRows?: number;
 }
 
 interface Vehicle {
@@ -57,6 +62,11 @@ interface Vehicle {
   /** Forwarding watermark; authoritative (the table may lag until {@link SqliteOvdsStore.#persistWatermarks}). */
   watermark: number;
   forwardedAt?: string;
+  /**
+   * Every row above the watermark, in rowid order, when known (see {@link TAIL_MAX_ROWS}); `undefined`
+   * when the rows must be read back from the table (after a restart, or once the cache was dropped).
+   */
+  tail?: StoredRow[];
 }
 
 /** WAL size (pages) at which the writer checkpoints itself when a worker does the regular checkpoints. */
@@ -64,6 +74,13 @@ const WAL_RESTART_PAGES = 16_000;
 
 /** How long an advanced watermark may stay in memory only when no ingest commit carries it. */
 const WATERMARK_FLUSH_MS = 50;
+
+/**
+ * Rows kept in memory, over all vehicles, for the forwarder to read without a query. Normally a
+ * vehicle's tail holds the few rows since its last flush; while the backend is down tails grow, and a
+ * vehicle whose append would pass this limit drops its tail and is read back from its table instead.
+ */
+const TAIL_MAX_ROWS = 50_000;
 
 class SqliteOvdsStore implements OvdsStore {
   #db: DatabaseSync;
@@ -81,6 +98,9 @@ class SqliteOvdsStore implements OvdsStore {
   #flushTimer?: ReturnType<typeof setTimeout>;
   #syncer?: WalSyncer;
   #checkpointer?: Worker;
+  /** Rows held in all vehicles' tails, and the most allowed. */
+  #tailRows = 0;
+  #tailMax: number;
 
   constructor(path: string, options: SqliteStoreOptions) {
     try {
@@ -91,6 +111,7 @@ class SqliteOvdsStore implements OvdsStore {
         cause: e,
       });
     }
+    this.#tailMax = options.tailCacheRows ?? TAIL_MAX_ROWS;
     const db = this.#db;
     db.exec("PRAGMA journal_mode=WAL");
     // Commits only write the WAL; for `full`, the WalSyncer fsyncs it before a write is acknowledged.
@@ -173,6 +194,7 @@ class SqliteOvdsStore implements OvdsStore {
       id,
       insert: this.#db.prepare(`INSERT INTO TV_${id}(value, timestamp, path) VALUES(?, ?, ?)`),
       watermark: 0,
+      tail: this.#tailMax > 0 ? [] : undefined, // a new table: nothing above the watermark yet
     };
     this.#vehicles.set(vin, v);
     return v;
@@ -198,6 +220,8 @@ class SqliteOvdsStore implements OvdsStore {
     const created: string[] = [];
     const inserted: number[] = [];
     const perVin = new Map<string, number>();
+    // New rows of vehicles whose tail is cached: appended to the tails only once the commit succeeded.
+    const fresh: { v: Vehicle; rows: StoredRow[] }[] = [];
     db.exec("BEGIN IMMEDIATE");
     try {
       for (const b of batches) {
@@ -208,7 +232,14 @@ class SqliteOvdsStore implements OvdsStore {
         }
         let n = 0;
         const ins = v.insert;
-        for (const d of b.datapoints) n += Number(ins.run(d.value, d.ts, d.path).changes);
+        const rows: StoredRow[] | undefined = v.tail ? [] : undefined;
+        for (const d of b.datapoints) {
+          const r = ins.run(d.value, d.ts, d.path);
+          if (Number(r.changes) === 0) continue; // duplicate (path, timestamp): ignored by the table
+          n++;
+          rows?.push({ id: Number(r.lastInsertRowid), path: d.path, value: d.value, ts: d.ts });
+        }
+        if (rows && n > 0) fresh.push({ v, rows });
         inserted.push(n);
         perVin.set(b.vin, (perVin.get(b.vin) ?? 0) + n);
       }
@@ -216,6 +247,7 @@ class SqliteOvdsStore implements OvdsStore {
       this.#writeWatermarks();
       db.exec("COMMIT");
       this.#dirty.clear();
+      for (const { v, rows } of fresh) this.#appendTail(v, rows);
     } catch (e) {
       try {
         db.exec("ROLLBACK");
@@ -231,14 +263,33 @@ class SqliteOvdsStore implements OvdsStore {
       this.#check();
       const v = this.#lookup(vin);
       if (!v) return Promise.resolve([]);
+      if (v.tail) return Promise.resolve(v.tail.slice(0, options.limit));
       // Columns named as in StoredRow, so the rows need no copy (rowid is an integer, value is NOT NULL TEXT).
       v.select ??= this.#db.prepare(
         `SELECT rowid AS id, ifnull(path, '') AS path, value, timestamp AS ts FROM TV_${v.id} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
       );
-      return Promise.resolve(v.select.all(v.watermark, options.limit) as unknown as StoredRow[]);
+      const rows = v.select.all(v.watermark, options.limit) as unknown as StoredRow[];
+      // Fewer rows than asked for: that is every row above the watermark, so the tail is known again.
+      if (this.#tailMax > 0 && rows.length < options.limit && this.#tailRows + rows.length <= this.#tailMax) {
+        v.tail = rows.slice();
+        this.#tailRows += rows.length;
+      }
+      return Promise.resolve(rows);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Adds committed rows to a vehicle's cached tail, or drops the tail when the cache is full. */
+  #appendTail(v: Vehicle, rows: StoredRow[]): void {
+    if (!v.tail) return;
+    if (this.#tailRows + rows.length > this.#tailMax) {
+      this.#tailRows -= v.tail.length;
+      v.tail = undefined;
+      return;
+    }
+    for (const r of rows) v.tail.push(r);
+    this.#tailRows += rows.length;
   }
 
   #writeWatermarks(): void {
@@ -273,6 +324,12 @@ class SqliteOvdsStore implements OvdsStore {
       const v = this.#lookup(vin);
       if (!v) throw new PipelineError("ovds.vin", `unknown vehicle ${vin}`);
       if (rowId <= v.watermark) return Promise.resolve();
+      if (v.tail) {
+        let k = 0;
+        while (k < v.tail.length && v.tail[k].id <= rowId) k++;
+        v.tail = k === v.tail.length ? [] : v.tail.slice(k);
+        this.#tailRows -= k;
+      }
       // Kept in memory and written with the next ingest commit (or after WATERMARK_FLUSH_MS), with no
       // fsync of its own: losing it in a crash only re-sends rows (at-least-once); close() writes it.
       v.watermark = rowId;
@@ -351,8 +408,11 @@ class SqliteOvdsStore implements OvdsStore {
         seen.add(vin);
         const id = Number(r.vin_id);
         const wm = Number(r.wm);
-        const c = this.#db.prepare(`SELECT count(*) AS n FROM TV_${id} WHERE rowid > ?`).get(wm);
-        out.push({ vin, vinId: id, watermark: wm, backlog: Number(c?.n ?? 0) });
+        const tail = this.#vehicles.get(vin)?.tail;
+        const backlog = tail
+          ? tail.length
+          : Number(this.#db.prepare(`SELECT count(*) AS n FROM TV_${id} WHERE rowid > ?`).get(wm)?.n ?? 0);
+        out.push({ vin, vinId: id, watermark: wm, backlog });
       }
       return Promise.resolve(out);
     } catch (e) {
