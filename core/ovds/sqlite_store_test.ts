@@ -170,7 +170,7 @@ Deno.test("sqlite store: the forwarder's in-memory tail matches the table under 
     fc.record({
       op: fc.constant("insert" as const),
       vin: fc.constantFrom("A", "B"),
-      ts: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 6 }),
+      ts: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 12 }),
     }),
     fc.record({
       op: fc.constant("read" as const),
