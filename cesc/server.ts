@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PipelineError } from "../core/errors/mod.ts";
@@ -452,14 +453,14 @@ export function nodeIngestFastPath(core: IngestCore): (req: IncomingMessage, res
       },
     }).then((out) => {
       const body = JSON.stringify(out.body);
-      res.writeHead(out.status, {
+      const headers: Record<string, string> = {
         "content-type": "application/json",
-        "content-length": String(new TextEncoder().encode(body).byteLength),
-        ...(out.close ? { connection: "close" } : {}),
-      });
-      res.end(body, () => {
-        if (!req.readableEnded) req.socket?.destroy();
-      });
+        "content-length": String(Buffer.byteLength(body)),
+      };
+      if (out.close) headers.connection = "close";
+      res.writeHead(out.status, headers);
+      if (req.readableEnded) res.end(body);
+      else res.end(body, () => req.socket?.destroy()); // the unread rest of the body must not be parsed as a request
     }, () => {
       res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end('{"error":{"code":"internal","message":"internal error; see the CESC log"}}');

@@ -57,20 +57,38 @@ export interface NormalizeOptions {
 }
 
 const PATH_RE = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
-const TS_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
 const VIN_RE = /^[\x21-\x7e]{1,64}$/;
 const MAX_PATH = 512;
 const MAX_VALUE = 4096;
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** True when `ts` is an ISO 8601 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with valid field ranges. */
+/** The number of the `n` ASCII digits at `i`, or -1 when one is not a digit. */
+function digits(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * True when `ts` is an ISO 8601 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (1-9 fraction digits)
+ * with valid field ranges. Checked character by character: it runs for every ingested data point.
+ */
 export function isVissTimestamp(ts: string): boolean {
-  const m = TS_RE.exec(ts);
-  if (!m) return false;
-  const year = +m[1], month = +m[2], day = +m[3];
-  if (month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]) return false;
+  const len = ts.length;
+  if (len < 20 || len > 30 || len === 21 || ts.charCodeAt(len - 1) !== 90 /* Z */) return false;
+  if (ts[4] !== "-" || ts[7] !== "-" || ts[10] !== "T" || ts[13] !== ":" || ts[16] !== ":") return false;
+  if (len > 20) {
+    if (ts[19] !== "." || digits(ts, 20, len - 21) < 0) return false;
+  }
+  const year = digits(ts, 0, 4), month = digits(ts, 5, 2), day = digits(ts, 8, 2);
+  const hour = digits(ts, 11, 2), minute = digits(ts, 14, 2), second = digits(ts, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]) return false;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
-  return +m[4] <= 23 && +m[5] <= 59 && +m[6] <= 60;
+  return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 60;
 }
 
 /** True when `path` is a VSS path in dot notation (`Vehicle.Speed`). */
@@ -86,31 +104,45 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function valueString(v: unknown, at: string): string {
+/** The JSON path of data point `i` of the data object at `at` (`-1`: `dp` is an object). Built only for errors. */
+function dpAt(at: string, i: number): string {
+  return i < 0 ? `${at}.dp` : `${at}.dp[${i}]`;
+}
+
+function valueString(v: unknown, at: string, i: number): string {
   if (typeof v === "string") {
     if (v.length > MAX_VALUE) {
-      throw new VissDataError("viss.value", `value longer than ${MAX_VALUE} characters`, { path: at });
+      throw new VissDataError("viss.value", `value longer than ${MAX_VALUE} characters`, {
+        path: `${dpAt(at, i)}.value`,
+      });
     }
     return v;
   }
   if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw new VissDataError("viss.value", "number is not finite", { path: at });
+    if (!Number.isFinite(v)) {
+      throw new VissDataError("viss.value", "number is not finite", { path: `${dpAt(at, i)}.value` });
+    }
     return String(v);
   }
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v === undefined) {
-    throw new VissDataError("viss.value", 'missing "value" (a string, number or boolean)', { path: at });
-  }
-  throw new VissDataError("viss.type", `expected a string, number or boolean, got ${typeName(v)}`, { path: at });
-}
-
-function pushDp(out: Datapoint[], path: string, dp: unknown, at: string, max: number): void {
-  if (!isObject(dp)) {
-    throw new VissDataError("viss.type", `expected a data point object {"value","ts"}, got ${typeName(dp)}`, {
-      path: at,
+    throw new VissDataError("viss.value", 'missing "value" (a string, number or boolean)', {
+      path: `${dpAt(at, i)}.value`,
     });
   }
-  const value = valueString(dp.value, `${at}.value`);
+  throw new VissDataError("viss.type", `expected a string, number or boolean, got ${typeName(v)}`, {
+    path: `${dpAt(at, i)}.value`,
+  });
+}
+
+/** Validates data point `i` (`-1`: the only one) of the data object at `at` and adds it to `out`. */
+function pushDp(out: Datapoint[], path: string, dp: unknown, at: string, i: number, max: number): void {
+  if (!isObject(dp)) {
+    throw new VissDataError("viss.type", `expected a data point object {"value","ts"}, got ${typeName(dp)}`, {
+      path: dpAt(at, i),
+    });
+  }
+  const value = valueString(dp.value, at, i);
   const ts = dp.ts;
   if (typeof ts !== "string") {
     throw new VissDataError(
@@ -118,16 +150,16 @@ function pushDp(out: Datapoint[], path: string, dp: unknown, at: string, max: nu
       ts === undefined
         ? 'missing "ts" (ISO 8601 UTC, e.g. 2020-04-15T13:37:00Z)'
         : `expected an ISO 8601 UTC string, got ${typeName(ts)}`,
-      { path: `${at}.ts` },
+      { path: `${dpAt(at, i)}.ts` },
     );
   }
   if (!isVissTimestamp(ts)) {
     throw new VissDataError("viss.ts", `"${ts.slice(0, 40)}" is not ISO 8601 UTC (YYYY-MM-DDTHH:MM:SS[.fff]Z)`, {
-      path: `${at}.ts`,
+      path: `${dpAt(at, i)}.ts`,
     });
   }
   if (out.length >= max) {
-    throw new VissDataError("viss.too_many", `more than ${max} data points in one request`, { path: at });
+    throw new VissDataError("viss.too_many", `more than ${max} data points in one request`, { path: dpAt(at, i) });
   }
   out.push({ path, value, ts });
 }
@@ -154,13 +186,13 @@ function pushObject(out: Datapoint[], obj: unknown, at: string, max: number): vo
   const dp = obj.dp;
   if (Array.isArray(dp)) {
     if (dp.length === 0) throw new VissDataError("viss.empty", "dp array is empty", { path: `${at}.dp` });
-    for (let i = 0; i < dp.length; i++) pushDp(out, path, dp[i], `${at}.dp[${i}]`, max);
+    for (let i = 0; i < dp.length; i++) pushDp(out, path, dp[i], at, i, max);
   } else if (dp === undefined) {
     throw new VissDataError("viss.type", 'missing "dp" (a data point object or an array of them)', {
       path: `${at}.dp`,
     });
   } else {
-    pushDp(out, path, dp, `${at}.dp`, max);
+    pushDp(out, path, dp, at, -1, max);
   }
 }
 

@@ -83,6 +83,44 @@ Deno.test("isVissTimestamp: calendar ranges", () => {
   assert.ok(!isVissTimestamp("2023-04-30 10:00:00Z"));
 });
 
+Deno.test("isVissTimestamp: agrees with the ISO 8601 regular expression on near-miss strings", async () => {
+  const fc = (await import("fast-check")).default;
+  // The reference: the pattern and calendar check the character-by-character version replaced.
+  const TS_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
+  const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const reference = (ts: string) => {
+    const m = TS_RE.exec(ts);
+    if (!m) return false;
+    const year = +m[1], month = +m[2], day = +m[3];
+    if (month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]) return false;
+    if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
+    return +m[4] <= 23 && +m[5] <= 59 && +m[6] <= 60;
+  };
+  const valid = fc.date({ min: new Date(0), max: new Date("2999-12-31T23:59:59.999Z"), noInvalidDate: true })
+    .chain((d) =>
+      fc.integer({ min: 0, max: 10 }).map((f) => {
+        const base = d.toISOString().slice(0, 19);
+        return f === 0 ? `${base}Z` : `${base}.${"1234567890".slice(0, f)}Z`;
+      })
+    );
+  // Valid timestamps with one character replaced, inserted or removed.
+  const nearMiss = fc.tuple(valid, fc.nat(), fc.constantFrom(..."0123456789-:TZ. x/\u0660"), fc.constantFrom(0, 1, 2))
+    .map(([ts, at, ch, op]) => {
+      const i = at % (ts.length + 1);
+      return op === 0
+        ? ts.slice(0, i) + ch + ts.slice(i + 1)
+        : op === 1
+        ? ts.slice(0, i) + ch + ts.slice(i)
+        : ts.slice(0, i) + ts.slice(i + 1);
+    });
+  fc.assert(
+    fc.property(fc.oneof(valid, nearMiss, fc.string({ maxLength: 32 })), (ts) => {
+      assert.equal(isVissTimestamp(ts), reference(ts), JSON.stringify(ts));
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
 Deno.test("parseIngestBody: vin and JSON errors", () => {
   const ok = parseIngestBody(`{"vin":"ULF001","data":{"path":"Vehicle.Speed","dp":{"value":"55.0","ts":"${T1}"}}}`);
   assert.equal(ok.vin, "ULF001");
