@@ -3,13 +3,21 @@
  * then print req/s, data points/s, p50/p99 latency, server RSS, the ratio against the original Go
  * CESC (220 req/s, p99 154 ms) and whether a 100 MiB body is refused without memory growth.
  *
- *   deno run -A tools/bench_cesc.ts [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint worker|inline] [--url URL]
+ *   deno run -A tools/bench_cesc.ts [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint worker|inline] [--url URL] [--client wrk|deno]
  *   deno run -A tools/bench_cesc.ts --modes full,normal,full-inline --rounds 2 --seconds 6   (side by side, ratios)
  *
  * Without `--url` it starts `cesc/main.ts` as a subprocess (temp DB, `--backend none`) and removes it after.
+ *
+ * The load comes from wrk (`--client wrk`, the default when `wrk` is on PATH; Debian package `wrk`), a
+ * C load generator whose CPU use is a fraction of the server's, so on a small machine it measures the
+ * server rather than the client. `--client deno` uses the built-in keep-alive client instead. Either
+ * way each connection is a closed-loop client, the requests spread over `clients` VINs and no two
+ * carry the same (path, timestamp), so every request stores new rows; after the run the rows in the
+ * database are counted against the acknowledged requests.
  * @module
  */
 import { parseArgs } from "node:util";
+import { DatabaseSync } from "node:sqlite";
 
 const ORIGINAL = { rps: 220, p99ms: 154 };
 
@@ -131,6 +139,121 @@ class KeepAliveConn {
   }
 }
 
+/**
+ * The wrk script: the n-th request of thread t goes to VIN `BENCH<t><n mod conns>` with timestamps
+ * from `n div conns` (plus the run's `epoch`, so the warm-up and the measured run do not overlap), so
+ * VINs are used evenly and no (VIN, path, timestamp) repeats.
+ */
+const WRK_SCRIPT = `
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  dps = tonumber(args[1])
+  conns = tonumber(args[2])
+  epoch = tonumber(args[3])
+  counter = 0
+end
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+function request()
+  local k = counter % conns
+  local base = math.floor(counter / conns) * dps
+  counter = counter + 1
+  local dp = {}
+  for i = 0, dps - 1 do
+    local ms = 1700000000000 + epoch + base + i
+    dp[#dp + 1] = string.format('{"value":"%d","ts":"%s.%03dZ"}', (base + i) % 250,
+      os.date("!%Y-%m-%dT%H:%M:%S", math.floor(ms / 1000)), ms % 1000)
+  end
+  local body = string.format('{"vin":"BENCH%06d%06d","data":{"path":"Vehicle.Speed","dp":[%s]}}', tid, k, table.concat(dp, ","))
+  return wrk.format(nil, "/v1/data", nil, body)
+end
+`;
+
+/** True when `wrk` can be run. */
+async function haveWrk(): Promise<boolean> {
+  try {
+    await new Deno.Command("wrk", { args: ["--version"], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Result of one wrk run. */
+interface WrkResult {
+  requests: number;
+  non2xx: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Parses wrk's `--latency` report; latencies in ms. */
+export function parseWrk(text: string): WrkResult {
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? NaN);
+  const lat = (q: string) => {
+    const m = new RegExp(`^\\s*${q}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(text);
+    return m ? ms(m[1], m[2]) : NaN;
+  };
+  const max = /^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)/m.exec(text);
+  return {
+    requests: Number(/^\s*(\d+) requests in/m.exec(text)?.[1] ?? NaN),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
+    p50: lat("50"),
+    p99: lat("99"),
+    max: max ? ms(max[1], max[2]) : NaN,
+  };
+}
+
+/** Runs wrk against `url` for `seconds` with `clients` connections on 2 threads. */
+async function runWrk(
+  url: string,
+  options: { clients: number; dps: number; seconds: number; script: string; epoch: number },
+) {
+  const threads = Math.min(2, options.clients);
+  const out = await new Deno.Command("wrk", {
+    args: [
+      `-t${threads}`,
+      `-c${options.clients}`,
+      `-d${options.seconds}s`,
+      "--latency",
+      "-s",
+      options.script,
+      url,
+      "--",
+      String(options.dps),
+      String(options.clients / threads),
+      String(options.epoch),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  return parseWrk(text);
+}
+
+/** Rows in all TV_ tables of an OVDS file (what the server stored). */
+function storedRows(db: string): number {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    let n = 0;
+    for (
+      const t of conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'TV\\_%' ESCAPE '\\'")
+        .all()
+    ) {
+      n += Number(conn.prepare(`SELECT count(*) AS n FROM "${String(t.name)}"`).get()?.n ?? 0);
+    }
+    return n;
+  } finally {
+    conn.close();
+  }
+}
+
 async function hugeBody(url: string): Promise<number> {
   const u = new URL(url);
   const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
@@ -180,66 +303,47 @@ interface RunResult {
 /** One load run against `url`, or against a CESC started with `serverArgs` when `url` is not given. */
 async function runOnce(
   label: string,
-  options: { clients: number; dps: number; seconds: number; url?: string; serverArgs: string[]; sync: string },
+  options: {
+    clients: number;
+    dps: number;
+    seconds: number;
+    url?: string;
+    serverArgs: string[];
+    sync: string;
+    client: "wrk" | "deno";
+  },
 ): Promise<RunResult> {
   const { clients, dps, seconds } = options;
   const dir = options.url ? undefined : await Deno.makeTempDir({ prefix: "bench_cesc_" });
   const proc = options.url ? undefined : await spawnCesc(`${dir}/ovds.db`, options.sync, options.serverArgs);
   const url = options.url ?? proc!.url;
   try {
-    const latencies: number[] = [];
-    let errors = 0;
-    let seq = 0;
-    const end = performance.now() + seconds * 1000;
-    const warmEnd = performance.now() + 1000;
     let peakRss = 0;
     const rssTimer = proc ? setInterval(() => peakRss = Math.max(peakRss, rssMiB(proc.child.pid)), 200) : undefined;
-    let cpuAtWarm = NaN;
-    const cpuTimer = proc ? setTimeout(() => cpuAtWarm = cpuSeconds(proc.child.pid), 1000) : undefined;
-    const worker = async (c: number) => {
-      const vin = `BENCH${String(c).padStart(12, "0")}`;
-      const conn = new KeepAliveConn(url);
-      try {
-        while (performance.now() < end) {
-          const base = seq;
-          seq += dps;
-          const dp = [];
-          for (let i = 0; i < dps; i++) {
-            dp.push({ value: String((base + i) % 250), ts: new Date(1_700_000_000_000 + base + i).toISOString() });
-          }
-          const body = JSON.stringify({ vin, data: { path: "Vehicle.Speed", dp } });
-          const t0 = performance.now();
-          const status = await conn.post("/v1/data", body);
-          const dt = performance.now() - t0;
-          if (status !== 200) errors++;
-          else if (t0 > warmEnd) latencies.push(dt);
-        }
-      } finally {
-        conn.close();
-      }
-    };
-    await Promise.all(Array.from({ length: clients }, (_, c) => worker(c)));
-    const cpuAtEnd = proc ? cpuSeconds(proc.child.pid) : NaN;
-    if (cpuTimer) clearTimeout(cpuTimer);
-    if (rssTimer) clearInterval(rssTimer);
-    latencies.sort((a, b) => a - b);
     const measured = seconds - 1;
-    const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+    let load: { ok: number; errors: number; p50: number; p99: number; max: number; cpu: number };
+    try {
+      load = options.client === "wrk"
+        ? await wrkLoad(url, { clients, dps, seconds, pid: proc?.child.pid, dir: dir ?? "." })
+        : await denoLoad(url, { clients, dps, seconds, pid: proc?.child.pid });
+    } finally {
+      if (rssTimer) clearInterval(rssTimer);
+    }
     const rssBefore = proc ? rssMiB(proc.child.pid) : NaN;
     const hugeStatus = await hugeBody(url);
     await new Promise((r) => setTimeout(r, 300));
     const rssAfter = proc ? rssMiB(proc.child.pid) : NaN;
     return {
       label,
-      ok: latencies.length,
-      errors,
-      rps: latencies.length / measured,
-      p50: p(0.5),
-      p99: p(0.99),
-      max: p(1),
+      ok: load.ok,
+      errors: load.errors,
+      rps: load.ok / measured,
+      p50: load.p50,
+      p99: load.p99,
+      max: load.max,
       peakRss,
-      cpuPct: (cpuAtEnd - cpuAtWarm) / measured * 100,
-      cpuUsPerReq: (cpuAtEnd - cpuAtWarm) * 1e6 / latencies.length,
+      cpuPct: load.cpu / measured * 100,
+      cpuUsPerReq: load.cpu * 1e6 / load.ok,
       hugeStatus,
       rssBefore,
       rssAfter,
@@ -248,9 +352,78 @@ async function runOnce(
     if (proc) {
       proc.child.kill("SIGTERM");
       await proc.child.status;
+      if (dir) {
+        // Every acknowledged request must have stored its rows (the warm-up's included).
+        const stored = storedRows(`${dir}/ovds.db`);
+        console.error(`  stored ${stored} rows for ${acknowledged} acknowledged requests x ${dps} data points`);
+        if (stored < acknowledged * dps) console.error("  MISSING ROWS: acknowledged data was not stored");
+      }
     }
     if (dir) await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Requests answered 200 in the current run, warm-up included (checked against the stored rows). */
+let acknowledged = 0;
+
+/** wrk: a 1 s warm-up run, then the measured `seconds - 1`; `cpu` = server CPU seconds in the measured run. */
+async function wrkLoad(
+  url: string,
+  options: { clients: number; dps: number; seconds: number; pid?: number; dir: string },
+) {
+  const script = `${options.dir}/bench.lua`;
+  await Deno.writeTextFile(script, WRK_SCRIPT);
+  const warm = await runWrk(url, { ...options, seconds: 1, script, epoch: 0 });
+  const cpu0 = options.pid ? cpuSeconds(options.pid) : NaN;
+  // Timestamps a day later than the warm-up's.
+  const r = await runWrk(url, { ...options, seconds: options.seconds - 1, script, epoch: 86_400_000 });
+  const cpu = options.pid ? cpuSeconds(options.pid) - cpu0 : NaN;
+  acknowledged = warm.requests - warm.non2xx + r.requests - r.non2xx;
+  return { ok: r.requests - r.non2xx, errors: r.non2xx, p50: r.p50, p99: r.p99, max: r.max, cpu };
+}
+
+/** The built-in client: `clients` keep-alive connections in closed loop; the first second is warm-up. */
+async function denoLoad(url: string, options: { clients: number; dps: number; seconds: number; pid?: number }) {
+  const { clients, dps, seconds } = options;
+  const latencies: number[] = [];
+  let errors = 0;
+  let seq = 0;
+  acknowledged = 0;
+  const end = performance.now() + seconds * 1000;
+  const warmEnd = performance.now() + 1000;
+  let cpuAtWarm = NaN;
+  const cpuTimer = options.pid ? setTimeout(() => cpuAtWarm = cpuSeconds(options.pid!), 1000) : undefined;
+  const worker = async (c: number) => {
+    const vin = `BENCH${String(c).padStart(12, "0")}`;
+    const conn = new KeepAliveConn(url);
+    try {
+      while (performance.now() < end) {
+        const base = seq;
+        seq += dps;
+        const dp = [];
+        for (let i = 0; i < dps; i++) {
+          dp.push({ value: String((base + i) % 250), ts: new Date(1_700_000_000_000 + base + i).toISOString() });
+        }
+        const body = JSON.stringify({ vin, data: { path: "Vehicle.Speed", dp } });
+        const t0 = performance.now();
+        const status = await conn.post("/v1/data", body);
+        const dt = performance.now() - t0;
+        if (status !== 200) errors++;
+        else {
+          acknowledged++;
+          if (t0 > warmEnd) latencies.push(dt);
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => worker(c)));
+  const cpu = options.pid ? cpuSeconds(options.pid) - cpuAtWarm : NaN;
+  if (cpuTimer) clearTimeout(cpuTimer);
+  latencies.sort((a, b) => a - b);
+  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { ok: latencies.length, errors, p50: p(0.5), p99: p(0.99), max: p(1), cpu };
 }
 
 /** Server flags of the named configurations `--modes` accepts. */
@@ -263,7 +436,8 @@ const MODES: Record<string, { sync: string; args: string[] }> = {
 
 const USAGE =
   `usage: bench_cesc [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint worker|inline]
-                  [--store-worker] [--url URL] [--modes full,normal,... --rounds N]
+                  [--store-worker] [--url URL] [--modes full,normal,... --rounds N] [--client wrk|deno]
+  --client wrk (default when wrk is installed) or deno (the built-in client, which uses more CPU itself).
   --modes runs each named configuration (${Object.keys(MODES).join(", ")}) in turn, --rounds times,
   and prints them side by side with ratios to the first one and to the original Go CESC.`;
 
@@ -282,6 +456,7 @@ async function main(): Promise<void> {
       "store-worker": { type: "boolean" },
       modes: { type: "string" },
       rounds: { type: "string", default: "1" },
+      client: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -289,7 +464,14 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const base = { clients: Number(values.clients), dps: Number(values.dps), seconds: Number(values.seconds) };
+  const client = (values.client ?? (await haveWrk() ? "wrk" : "deno")) as "wrk" | "deno";
+  if (client !== "wrk" && client !== "deno") throw new Error(`--client: "${client}" is not wrk or deno`);
+  const clients = Number(values.clients);
+  if (client === "wrk" && clients > 1 && clients % 2 !== 0) {
+    throw new Error("--clients must be even with wrk (2 threads)");
+  }
+  const base = { clients, dps: Number(values.dps), seconds: Number(values.seconds), client };
+  console.log(`load from ${client === "wrk" ? "wrk (2 threads)" : "the built-in Deno client"}`);
   if (values.modes) {
     const names = values.modes.split(",");
     for (const n of names) if (!MODES[n]) throw new Error(`--modes: unknown "${n}" (${Object.keys(MODES).join(", ")})`);
