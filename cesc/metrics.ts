@@ -1,4 +1,7 @@
-/** Prometheus text-format counters, gauges and histograms; no dependencies, no allocation per increment. */
+/**
+ * Prometheus text-format counters, gauges and histograms; no dependencies. An increment allocates
+ * nothing when its labels object is reused (a constant); a fresh object costs one key string.
+ */
 
 type Labels = Record<string, string>;
 
@@ -10,10 +13,18 @@ interface Histo {
   count: number;
 }
 
+/** Series keys of label objects already seen: pass a module-level constant on hot paths and no string is built. */
+const keys = new WeakMap<Labels, string>();
+
 function key(labels?: Labels): string {
   if (!labels) return "";
-  const parts = Object.keys(labels).sort().map((k) => `${k}="${labels[k].replace(/["\\\n]/g, "_")}"`);
-  return parts.length ? `{${parts.join(",")}}` : "";
+  let k = keys.get(labels);
+  if (k === undefined) {
+    const parts = Object.keys(labels).sort().map((k) => `${k}="${labels[k].replace(/["\\\n]/g, "_")}"`);
+    k = parts.length ? `{${parts.join(",")}}` : "";
+    keys.set(labels, k);
+  }
+  return k;
 }
 
 /** A small metrics registry rendering the Prometheus text exposition format. */

@@ -99,6 +99,8 @@ class SqliteOvdsStore implements OvdsStore {
   #advance: StatementSync;
   #insertDead: StatementSync;
   #selectWatermark: StatementSync;
+  #begin: StatementSync;
+  #commit: StatementSync;
   #closed = false;
   #closing?: Promise<void>;
   /** Vehicles whose watermark moved since it was last written. */
@@ -162,6 +164,9 @@ class SqliteOvdsStore implements OvdsStore {
       this.#checkpointer = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, { type: "module" });
       this.#checkpointer.postMessage({ path, intervalMs: options.checkpointIntervalMs ?? 50 });
     }
+    // The ingest transaction's statements, prepared once (exec would parse them per commit).
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
     this.#selectVin = db.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ? ORDER BY vin_id LIMIT 1");
     this.#insertVin = db.prepare("INSERT INTO VIN_TIV(vin) VALUES(?)");
     this.#insertState = db.prepare("INSERT OR IGNORE INTO cesc_vehicle(vin_id) VALUES(?)");
@@ -232,7 +237,7 @@ class SqliteOvdsStore implements OvdsStore {
     const perVin = new Map<string, number>();
     // New rows of vehicles whose tail is cached: appended to the tails only once the commit succeeded.
     const fresh: { v: Vehicle; rows: StoredRow[] }[] = [];
-    db.exec("BEGIN IMMEDIATE");
+    this.#begin.run();
     try {
       for (const b of batches) {
         let v = this.#lookup(b.vin);
@@ -248,7 +253,7 @@ class SqliteOvdsStore implements OvdsStore {
       }
       // Watermarks moved since the last commit ride along: no transaction (and WAL write) of their own.
       this.#writeWatermarks();
-      db.exec("COMMIT");
+      this.#commit.run();
       this.#dirty.clear();
       for (const { v, rows } of fresh) this.#appendTail(v, rows);
     } catch (e) {
