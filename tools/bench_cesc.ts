@@ -237,6 +237,51 @@ async function runWrk(
   return parseWrk(text);
 }
 
+/**
+ * A reference point on the same machine: PostgreSQL (`conninfo`, a libpq connection string) taking the
+ * same load through pgbench, each client running one transaction that inserts `dps` rows into a table
+ * shaped like an OVDS `TV_` table, with `synchronous_commit` on (fsync before the commit returns, group
+ * commit) or off. Returns transactions/s and the mean latency in ms (pgbench prints no percentiles).
+ */
+async function runPgbench(
+  conninfo: string,
+  options: { clients: number; dps: number; seconds: number; durable: boolean; dir: string },
+): Promise<{ tps: number; meanMs: number }> {
+  const run = async (cmd: string, args: string[], env: Record<string, string> = {}) => {
+    const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    if (!out.success) throw new Error(`${cmd} failed: ${text.trim().split("\n").slice(-2).join(" ")}`);
+    return text;
+  };
+  await run("psql", [
+    conninfo,
+    "-qc",
+    "DROP TABLE IF EXISTS cesc_bench_tv; CREATE TABLE cesc_bench_tv (value text NOT NULL, timestamp text NOT NULL, path text, UNIQUE (path, timestamp))",
+  ]);
+  const script = `${options.dir}/pgbench.sql`;
+  await Deno.writeTextFile(
+    script,
+    `\\set r random(1, 1000000000)
+INSERT INTO cesc_bench_tv SELECT ((:r + g) % 250)::text, to_char(to_timestamp((:r::bigint * ${options.dps} + g) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'Vehicle.Speed' FROM generate_series(0, ${
+      options.dps - 1
+    }) g ON CONFLICT DO NOTHING;
+`,
+  );
+  try {
+    const text = await run(
+      "pgbench",
+      ["-n", "-c", String(options.clients), "-j", "2", "-T", String(options.seconds), "-f", script, conninfo],
+      { PGOPTIONS: `-c synchronous_commit=${options.durable ? "on" : "off"}` },
+    );
+    return {
+      tps: Number(/tps = ([\d.]+)/.exec(text)?.[1] ?? NaN),
+      meanMs: Number(/latency average = ([\d.]+) ms/.exec(text)?.[1] ?? NaN),
+    };
+  } finally {
+    await run("psql", [conninfo, "-qc", "DROP TABLE IF EXISTS cesc_bench_tv"]).catch(() => {});
+  }
+}
+
 /** Rows in all TV_ tables of an OVDS file (what the server stored). */
 function storedRows(db: string): number {
   const conn = new DatabaseSync(db, { readOnly: true });
@@ -438,6 +483,9 @@ const USAGE =
   `usage: bench_cesc [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint worker|inline]
                   [--store-worker] [--url URL] [--modes full,normal,... --rounds N] [--client wrk|deno]
   --client wrk (default when wrk is installed) or deno (the built-in client, which uses more CPU itself).
+  --pgbench CONNINFO (with --modes) also runs pgbench against that PostgreSQL each round, the same
+  clients each inserting the same rows per transaction, synchronous_commit on and off: a reference for
+  what durable commits cost on this machine.
   --modes runs each named configuration (${Object.keys(MODES).join(", ")}) in turn, --rounds times,
   and prints them side by side with ratios to the first one and to the original Go CESC.`;
 
@@ -457,6 +505,7 @@ async function main(): Promise<void> {
       modes: { type: "string" },
       rounds: { type: "string", default: "1" },
       client: { type: "string" },
+      pgbench: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -476,6 +525,7 @@ async function main(): Promise<void> {
     const names = values.modes.split(",");
     for (const n of names) if (!MODES[n]) throw new Error(`--modes: unknown "${n}" (${Object.keys(MODES).join(", ")})`);
     const results = new Map<string, RunResult[]>(names.map((n) => [n, []]));
+    const pgResults = new Map<boolean, { tps: number; meanMs: number }[]>([[true, []], [false, []]]);
     for (let r = 0; r < Number(values.rounds); r++) {
       for (const n of names) {
         const res = await runOnce(n, { ...base, sync: MODES[n].sync, serverArgs: MODES[n].args });
@@ -485,6 +535,22 @@ async function main(): Promise<void> {
           } µs CPU/request`,
         );
         results.get(n)!.push(res);
+      }
+      if (values.pgbench) {
+        const dir = await Deno.makeTempDir({ prefix: "bench_cesc_pg_" });
+        try {
+          for (const durable of [true, false]) {
+            const pg = await runPgbench(values.pgbench, { ...base, seconds: base.seconds - 1, durable, dir });
+            console.log(
+              `round ${r + 1} PostgreSQL synchronous_commit=${durable ? "on" : "off"}: ${
+                pg.tps.toFixed(0)
+              } transactions/s, mean latency ${pg.meanMs.toFixed(2)} ms`,
+            );
+            pgResults.get(durable)!.push(pg);
+          }
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
       }
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -502,6 +568,15 @@ async function main(): Promise<void> {
         }  ${mean(rs.map((r) => r.cpuUsPerReq)).toFixed(0).padStart(10)}  ${
           Math.max(...rs.map((r) => r.peakRss)).toFixed(0).padStart(4)
         } MiB  ${(rps / first).toFixed(2).padStart(5)}x  ${(rps / ORIGINAL.rps).toFixed(1).padStart(8)}x`,
+      );
+    }
+    for (const [durable, rs] of pgResults) {
+      if (rs.length === 0) continue;
+      const tps = mean(rs.map((r) => r.tps));
+      console.log(
+        `${`postgres sync ${durable ? "on" : "off"}`.padEnd(19)} ${tps.toFixed(0).padStart(6)}  mean ${
+          mean(rs.map((r) => r.meanMs)).toFixed(2)
+        } ms (pgbench, 10-row INSERT per transaction)       ${(tps / first).toFixed(2).padStart(5)}x`,
       );
     }
     return;
