@@ -53,6 +53,11 @@ export interface SqliteStoreOptions {
    * (default 50,000; 0 turns the cache off). See {@link TAIL_MAX_ROWS}.
    */
   tailCacheRows?: number;
+  /**
+   * Page size of a new database file (default {@link PAGE_SIZE}); files that exist keep theirs.
+   * Must be a power of two from 512 to 65536.
+   */
+  pageSize?: number;
 }
 
 interface Vehicle {
@@ -73,6 +78,15 @@ interface Vehicle {
 
 /** WAL size (pages) at which the writer checkpoints itself when a worker does the regular checkpoints. */
 const WAL_RESTART_PAGES = 16_000;
+
+/**
+ * Page size of new OVDS files: 2 KiB rather than SQLite's 4 KiB. Each commit writes every page it
+ * touched to the WAL (two per vehicle: the TV table's last leaf and its index's), so smaller pages
+ * halve the bytes each commit writes, checksums and fsyncs: 4,346 -> 4,598 req/s (+6%) under the
+ * 10-client load, 13 alternating rounds of which 10 won. Readers need nothing: the page size is part
+ * of the file.
+ */
+const PAGE_SIZE = 2048;
 
 /** How long an advanced watermark may stay in memory only when no ingest commit carries it. */
 const WATERMARK_FLUSH_MS = 50;
@@ -125,6 +139,8 @@ class SqliteOvdsStore implements OvdsStore {
     }
     this.#tailMax = options.tailCacheRows ?? TAIL_MAX_ROWS;
     const db = this.#db;
+    // Only takes effect on a new, empty file (an existing one keeps its page size).
+    db.exec(`PRAGMA page_size=${options.pageSize ?? PAGE_SIZE}`);
     db.exec("PRAGMA journal_mode=WAL");
     // Commits only write the WAL; for `full`, the WalSyncer fsyncs it before a write is acknowledged.
     db.exec("PRAGMA synchronous=NORMAL");

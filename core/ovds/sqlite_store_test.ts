@@ -52,6 +52,26 @@ Deno.test("sqlite store: OVDS schema readable by the sqlite3 CLI", async () => {
       `56.020362896401075|${T(0)}|Vehicle.CurrentLocation.Latitude\n55.0|${T(1)}|Vehicle.Speed`,
     );
     assert.equal(await sqlite3(file, "PRAGMA journal_mode"), "wal");
+    assert.equal(await sqlite3(file, "PRAGMA page_size"), "2048");
+  });
+});
+
+Deno.test("sqlite store: an existing file keeps its page size", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "ovds.db");
+    await sqlite3(file, "PRAGMA page_size=4096; CREATE TABLE other_tool(x); INSERT INTO other_tool VALUES (1)");
+    const store = openSqliteStore(file);
+    try {
+      assert.deepEqual(
+        (await store.insertBatches([{ vin: "V1", datapoints: [{ path: "Vehicle.Speed", value: "1", ts: T(0) }] }]))
+          .inserted,
+        [1],
+      );
+    } finally {
+      await store.close();
+    }
+    assert.equal(await sqlite3(file, "PRAGMA page_size"), "4096");
+    assert.equal(await sqlite3(file, "SELECT count(*) FROM TV_1"), "1");
   });
 });
 
