@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { PipelineError } from "../../core/errors/mod.ts";
 import { DiskQueue } from "../../core/queue/mod.ts";
-import { makeTestPki, startMosquitto, type TestBroker, type TestPki } from "../../testing/mod.ts";
+import {
+  makeTestPki,
+  type MosquittoOptions,
+  startMosquitto,
+  type TestBroker,
+  type TestPki,
+  until as untilWithin,
+} from "../../testing/mod.ts";
 import { backoffDelay, mqttConfigured, MqttSink, mqttSinkOptionsFromConfig } from "./mqtt.ts";
 
 interface Received {
@@ -10,6 +17,14 @@ interface Received {
   payload: string;
   qos: number;
   retain: boolean;
+}
+
+/** An MQTT client subscribed to a filter, with what it received. */
+interface Subscriber {
+  client: MqttClient;
+  got: Received[];
+  /** Disconnects (once; later calls do nothing). */
+  end(): Promise<void>;
 }
 
 function tlsOf(pki: TestPki, cert = pki.clientCert, key = pki.clientKey) {
@@ -21,51 +36,124 @@ async function subscriber(
   pki: TestPki,
   filter: string,
   options: IClientOptions = {},
-): Promise<{ client: MqttClient; got: Received[] }> {
+): Promise<Subscriber> {
   const client = connect(broker.url, { ...tlsOf(pki), reconnectPeriod: 50, protocolVersion: 5, ...options });
   const got: Received[] = [];
   client.on("message", (topic, payload, packet) => {
     got.push({ topic, payload: new TextDecoder().decode(payload), qos: packet.qos, retain: packet.retain });
   });
   client.on("error", () => {});
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-  });
-  await client.subscribeAsync(filter, { qos: 1 });
-  return { client, got };
+  let ended: Promise<void> | undefined;
+  const sub = { client, got, end: () => ended ??= client.endAsync() };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", () => resolve());
+      client.once("error", reject);
+    });
+    await client.subscribeAsync(filter, { qos: 1 });
+  } catch (e) {
+    await sub.end();
+    throw e;
+  }
+  return sub;
 }
 
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+/** Polls `cond` for up to 15 s (broker restarts and queue drains take a while on a busy machine). */
+const until = (cond: () => boolean, what: string) => untilWithin(cond, what, 15_000);
+
+type SinkOptions = Partial<ConstructorParameters<typeof MqttSink>[0]>;
+
+/** What {@link withBroker} gives a test; everything it opens is closed after the test, newest first. */
+interface BrokerFixture {
+  pki: TestPki;
+  broker: TestBroker;
+  /** An MqttSink for thing `gw-1` over mTLS with short reconnect delays, closed (with `close`) after the test. */
+  sink(extra?: SinkOptions, close?: { drainMs?: number }): MqttSink;
+  /** A subscriber to `filter` (MQTT 5, the test client certificate), ended after the test. */
+  subscribe(filter: string, options?: IClientOptions): Promise<Subscriber>;
+  /** Runs `fn` after the test, before the broker stops. */
+  defer(fn: () => unknown): void;
+}
+
+/** Runs `fn` against a real mosquitto with mTLS, on a fresh test PKI; cleans everything up afterwards. */
+async function withBroker(
+  fn: (f: BrokerFixture) => Promise<void>,
+  options: Omit<MosquittoOptions, "pki"> = {},
+): Promise<void> {
+  const pki = await makeTestPki();
+  const cleanups: (() => unknown)[] = [];
+  try {
+    const broker = await startMosquitto({ pki, ...options });
+    cleanups.push(() => broker.close());
+    await fn({
+      pki,
+      broker,
+      sink(extra = {}, close = {}) {
+        const sink = new MqttSink({
+          url: broker.url,
+          thingName: "gw-1",
+          clientId: "gw-1",
+          tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
+          reconnectMinMs: 50,
+          reconnectMaxMs: 400,
+          ...extra,
+        });
+        cleanups.push(() => sink.close(close));
+        return sink;
+      },
+      async subscribe(filter, options) {
+        const sub = await subscriber(broker, pki, filter, options);
+        cleanups.push(() => sub.end());
+        return sub;
+      },
+      defer: (f) => cleanups.push(f),
+    });
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    await pki.remove();
   }
 }
 
-function sinkFor(broker: TestBroker, pki: TestPki, extra: Partial<ConstructorParameters<typeof MqttSink>[0]> = {}) {
-  return new MqttSink({
-    url: broker.url,
-    thingName: "gw-1",
-    clientId: "gw-1",
-    tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
-    reconnectMinMs: 50,
-    reconnectMaxMs: 400,
-    ...extra,
-  });
+/** A 1 MiB disk queue in a temp dir, closed and removed after the test (after the sink that uses it). */
+async function openQueue(f: BrokerFixture): Promise<DiskQueue> {
+  const dir = await Deno.makeTempDir({ prefix: "mqtt_sink_test_" });
+  f.defer(() => Deno.remove(dir, { recursive: true }));
+  const queue = DiskQueue.open(`${dir}/offline.db`, { maxBytes: 1 << 20 });
+  f.defer(() => queue.close());
+  return queue;
+}
+
+/**
+ * Waits until `sub` has seen every `seq` from 0 to `total - 1` (messages `{seq}`) and returns the
+ * sequence numbers in the order of their first delivery (QoS 1 may deliver some twice).
+ */
+async function firstDeliveries(sub: Subscriber, total: number): Promise<number[]> {
+  const seen = new Set<number>();
+  const firsts: number[] = [];
+  await until(() => {
+    for (const m of sub.got.splice(0)) {
+      const seq = JSON.parse(m.payload).seq as number;
+      if (!seen.has(seq)) {
+        seen.add(seq);
+        firsts.push(seq);
+      }
+    }
+    return seen.size === total;
+  }, "every sequence number");
+  return firsts;
+}
+
+function assertAllInOrder(firsts: number[]): void {
+  assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first deliveries are in order");
 }
 
 Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON payloads over mTLS", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const sink = sinkFor(broker, pki);
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
+  await withBroker(async (f) => {
+    const sink = f.sink();
     await sink.start();
     assert.equal(sink.stats().state, "connected");
-    sub = await subscriber(broker, pki, "vehicles/gw-1/#");
-    await until(() => sub!.got.some((m) => m.topic.endsWith("gateway/connection_state")), "retained state");
+    const sub = await f.subscribe("vehicles/gw-1/#");
+    await until(() => sub.got.some((m) => m.topic.endsWith("gateway/connection_state")), "retained state");
     const state = sub.got.find((m) => m.topic === "vehicles/gw-1/gateway/connection_state")!;
     assert.equal(state.retain, true);
     assert.equal(JSON.parse(state.payload).state, "connected");
@@ -76,7 +164,7 @@ Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON paylo
     assert.equal(sink.publish("Vehicle.No.Such.Path", 1, 0), false);
     sink.publishEvent("gateway/uptime", { seconds: 42 });
     sink.publishEvent("security/auth_failures", "3");
-    await until(() => sub!.got.length >= 6, "6 messages");
+    await until(() => sub.got.length >= 6, "6 messages");
     const by = new Map(sub.got.map((m) => [m.topic, m]));
     const speed = by.get("vehicles/gw-1/vehicle/speed")!;
     assert.equal(speed.qos, 0);
@@ -107,29 +195,22 @@ Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON paylo
     assert.equal(sink.stats().refused, 2);
 
     await sink.close();
-    await until(() => JSON.parse(sub!.got.at(-1)!.payload).state === "disconnected", "disconnected state");
-  } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+    await until(() => JSON.parse(sub.got.at(-1)!.payload).state === "disconnected", "disconnected state");
+  });
 });
 
 Deno.test("MqttSink: a client certificate from another CA is refused; QoS 1 waits in the queue", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const rogue = await pki.issueClient("intruder", { rogue: true });
-  const sink = sinkFor(broker, pki, {});
-  const bad = new MqttSink({
-    url: broker.url,
-    thingName: "gw-bad",
-    tls: { caPath: pki.caCert, certPath: rogue.cert, keyPath: rogue.key },
-    reconnectMinMs: 50,
-    reconnectMaxMs: 100,
-  });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
+  await withBroker(async (f) => {
+    const rogue = await f.pki.issueClient("intruder", { rogue: true });
+    const sink = f.sink();
+    const bad = new MqttSink({
+      url: f.broker.url,
+      thingName: "gw-bad",
+      tls: { caPath: f.pki.caCert, certPath: rogue.cert, keyPath: rogue.key },
+      reconnectMinMs: 50,
+      reconnectMaxMs: 100,
+    });
+    f.defer(() => bad.close());
     await bad.start();
     bad.publishEvent("diagnostics/dtc", { codes: ["P0001"] });
     await until(() => bad.stats().disconnects >= 2, "two refused attempts");
@@ -140,75 +221,47 @@ Deno.test("MqttSink: a client certificate from another CA is refused; QoS 1 wait
     assert.ok(s.lastError, "the TLS failure is reported");
 
     // the same thing with a valid certificate works, so the refusal is about the certificate
-    sub = await subscriber(broker, pki, "vehicles/+/diagnostics/#");
+    const sub = await f.subscribe("vehicles/+/diagnostics/#");
     await sink.start();
     sink.publishEvent("diagnostics/dtc", { codes: ["P0002"] });
-    await until(() => sub!.got.length === 1, "valid client's DTC");
+    await until(() => sub.got.length === 1, "valid client's DTC");
     assert.equal(sub.got[0].topic, "vehicles/gw-1/diagnostics/dtc");
-  } finally {
-    await bad.close();
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: RSA client certificates and MQTT 3.1.1 work too", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const rsa = await pki.issueClient("rsa-gw", { keyType: "rsa" });
-  const sink = sinkFor(broker, pki, {
-    protocolVersion: 4,
-    tls: { caPath: pki.caCert, certPath: rsa.cert, keyPath: rsa.key },
-  });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/vehicle/#");
+  await withBroker(async (f) => {
+    const rsa = await f.pki.issueClient("rsa-gw", { keyType: "rsa" });
+    const sink = f.sink({ protocolVersion: 4, tls: { caPath: f.pki.caCert, certPath: rsa.cert, keyPath: rsa.key } });
+    const sub = await f.subscribe("vehicles/gw-1/vehicle/#");
     await sink.start();
     assert.equal(sink.stats().connected, true);
     sink.publish("Vehicle.TraveledDistance", 1234.5, 0);
-    await until(() => sub!.got.length === 1, "odometer");
+    await until(() => sub.got.length === 1, "odometer");
     assert.equal(JSON.parse(sub.got[0].payload).value, 1234.5);
-  } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: per-topic minimum interval keeps the newest value", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const sink = sinkFor(broker, pki, { topics: { policies: { "engine/rpm": { minIntervalMs: 1000 } } } });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/engine/rpm");
+  await withBroker(async (f) => {
+    const sink = f.sink({ topics: { policies: { "engine/rpm": { minIntervalMs: 1000 } } } });
+    const sub = await f.subscribe("vehicles/gw-1/engine/rpm");
     await sink.start();
     const sent = [1000, 1100, 1200, 1300].map((v) => sink.publish("Vehicle.Powertrain.CombustionEngine.Speed", v, 0));
     assert.deepEqual(sent, [true, false, false, false]);
-    await until(() => sub!.got.length === 2, "first and newest value");
+    await until(() => sub.got.length === 2, "first and newest value");
     assert.deepEqual(sub.got.map((m) => JSON.parse(m.payload).value), [1000, 1300]);
     assert.equal(sink.stats().coalesced, 2);
-  } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: broker stopped and restarted while publishing loses no QoS 1 message and drains in order", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const dir = await Deno.makeTempDir({ prefix: "mqtt_sink_test_" });
-  const queue = DiskQueue.open(`${dir}/offline.db`, { maxBytes: 1 << 20 });
-  const sink = sinkFor(broker, pki, { queue, drainRatePerSec: 2000, maxInflight: 10 });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
+  await withBroker(async (f) => {
+    const broker = f.broker;
+    const queue = await openQueue(f);
+    const sink = f.sink({ queue, drainRatePerSec: 2000, maxInflight: 10 });
     // persistent session: what the broker acknowledged survives its restart
-    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc", {
+    const sub = await f.subscribe("vehicles/gw-1/diagnostics/dtc", {
       clientId: "observer",
       clean: false,
       properties: { sessionExpiryInterval: 600 },
@@ -226,89 +279,46 @@ Deno.test("MqttSink: broker stopped and restarted while publishing loses no QoS 
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     assert.ok(await sink.flush(30_000), "queue drained");
-    const seen = new Set<number>();
-    const firsts: number[] = [];
-    await until(() => {
-      for (const m of sub!.got.splice(0)) {
-        const seq = JSON.parse(m.payload).seq as number;
-        if (!seen.has(seq)) {
-          seen.add(seq);
-          firsts.push(seq);
-        }
-      }
-      return seen.size === total;
-    }, "every sequence number");
-    assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first deliveries are in order");
+    assertAllInOrder(await firstDeliveries(sub, total));
     const s = sink.stats();
     assert.ok(s.disconnects >= 1 && s.connects >= 2);
     assert.equal(s.queue.depth, 0);
     assert.equal(s.queue.dropped, 0);
-  } finally {
-    await sink.close();
-    queue.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("MqttSink: broker killed (SIGKILL) mid-stream and restarted: every QoS 1 message arrives, in order", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki, persistence: false });
-  const dir = await Deno.makeTempDir({ prefix: "mqtt_sink_test_" });
-  const queue = DiskQueue.open(`${dir}/offline.db`, { maxBytes: 1 << 20 });
-  // a long backoff: the test decides when the sink reconnects (after the observer subscribed again)
-  const sink = sinkFor(broker, pki, { queue, drainRatePerSec: 1000, maxInflight: 20, reconnectMinMs: 60_000 });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
+  await withBroker(async (f) => {
+    const broker = f.broker;
+    const queue = await openQueue(f);
+    // a long backoff: the test decides when the sink reconnects (after the observer subscribed again)
+    const sink = f.sink({ queue, drainRatePerSec: 1000, maxInflight: 20, reconnectMinMs: 60_000 });
+    let sub = await f.subscribe("vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
     await sink.start();
     const total = 500;
     for (let i = 0; i < 250; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
-    await until(() => sub!.got.length >= 50, "some deliveries before the kill");
+    await until(() => sub.got.length >= 50, "some deliveries before the kill");
     await broker.stop("SIGKILL");
     await until(() => sink.stats().state === "backoff", "disconnect seen");
     for (let i = 250; i < total; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
     assert.ok(sink.stats().queue.depth >= 250, "unacknowledged and new messages wait on disk");
     await broker.restart();
     const before = sub.got.splice(0);
-    await sub.client.endAsync();
-    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
+    await sub.end();
+    sub = await f.subscribe("vehicles/gw-1/diagnostics/dtc", { reconnectPeriod: 0 });
     sub.got.unshift(...before);
     sink.reconnectNow();
     assert.ok(await sink.flush(30_000), "queue drained");
-    const seen = new Set<number>();
-    const firsts: number[] = [];
-    await until(() => {
-      for (const m of sub!.got.splice(0)) {
-        const seq = JSON.parse(m.payload).seq as number;
-        if (!seen.has(seq)) {
-          seen.add(seq);
-          firsts.push(seq);
-        }
-      }
-      return seen.size === total;
-    }, "every sequence number");
-    assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first deliveries are in order");
+    assertAllInOrder(await firstDeliveries(sub, total));
     assert.equal(sink.stats().queue.dropped, 0);
-  } finally {
-    await sink.close();
-    queue.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { persistence: false });
 });
 
 Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dropped offline unless queued", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  // a long backoff: the sink reconnects when the test says so (after the observer subscribed)
-  const sink = sinkFor(broker, pki, { drainRatePerSec: 100, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
+  await withBroker(async (f) => {
+    const broker = f.broker;
+    // a long backoff: the sink reconnects when the test says so (after the observer subscribed)
+    const sink = f.sink({ drainRatePerSec: 100, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
     await sink.start();
     await broker.stop();
     await until(() => !sink.stats().connected, "disconnect seen");
@@ -318,76 +328,60 @@ Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dr
     assert.equal(sink.stats().droppedOffline, 1);
     assert.equal(sink.stats().queue.depth, 31);
     await broker.restart();
-    sub = await subscriber(broker, pki, "vehicles/gw-1/#");
+    const sub = await f.subscribe("vehicles/gw-1/#");
     sink.reconnectNow();
     await sink.waitConnected();
     assert.ok(await sink.flush(20_000));
-    await until(() => sub!.got.filter((m) => !m.topic.endsWith("connection_state")).length === 31, "31 messages");
+    await until(() => sub.got.filter((m) => !m.topic.endsWith("connection_state")).length === 31, "31 messages");
     const seqs = sub.got.filter((m) => m.topic.endsWith("dtc")).map((m) => JSON.parse(m.payload).seq);
     assert.deepEqual(seqs, Array.from({ length: 30 }, (_, i) => i));
     assert.equal(sub.got.at(-1)!.topic, "vehicles/gw-1/vehicle/odometer", "queued QoS 0 keeps its place");
-  } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: the drain spends at most drainRatePerSec tokens (driven by a fake clock)", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  let now = 1_000_000;
-  const sink = sinkFor(broker, pki, { drainRatePerSec: 100, maxInflight: 1000, clock: () => now });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/diagnostics/dtc");
+  await withBroker(async (f) => {
+    let now = 1_000_000;
+    const sink = f.sink({ drainRatePerSec: 100, maxInflight: 1000, clock: () => now }, { drainMs: 0 });
+    const sub = await f.subscribe("vehicles/gw-1/diagnostics/dtc");
     await sink.start();
     for (let i = 0; i < 30; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
     const settle = async () => {
       await until(() => sink.stats().inflight === 0, "acknowledgements");
       await new Promise((r) => setTimeout(r, 50)); // room for a wrong extra publish to show up
-      return sub!.got.length;
+      return sub.got.length;
     };
     assert.equal(await settle(), 0, "no tokens while the clock stands still");
     now += 20; // 2 tokens at 100/s
-    await until(() => sub!.got.length >= 2, "2 messages");
+    await until(() => sub.got.length >= 2, "2 messages");
     assert.equal(await settle(), 2);
     now += 10_000; // the bucket holds at most 100/20 = 5 tokens
-    await until(() => sub!.got.length >= 7, "5 more");
+    await until(() => sub.got.length >= 7, "5 more");
     assert.equal(await settle(), 7);
     now += 1000;
-    await until(() => sub!.got.length >= 12, "5 more");
+    await until(() => sub.got.length >= 12, "5 more");
     assert.equal(await settle(), 12);
     assert.deepEqual(sub.got.map((m) => JSON.parse(m.payload).seq), Array.from({ length: 12 }, (_, i) => i));
-  } finally {
-    await sink.close({ drainMs: 0 });
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async () => {
-  const pki = await makeTestPki();
-  const broker = await startMosquitto({ pki });
-  const signed: string[] = [];
-  const sink = sinkFor(broker, pki, {
-    encoder: {
-      contentType: "text/plain",
-      encode: (path, value, ts) => new TextEncoder().encode(`${path}=${value}@${ts}`),
-    },
-    signer: (topic, body) => {
-      signed.push(topic);
-      const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-      return JSON.stringify({ sig: "test", topic, body: text });
-    },
-    topics: { policies: { "vehicle/speed": { minIntervalMs: 0 } } },
-    maxPayloadBytes: 200,
-  });
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
-  try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/vehicle/#");
+  await withBroker(async (f) => {
+    const signed: string[] = [];
+    const sink = f.sink({
+      encoder: {
+        contentType: "text/plain",
+        encode: (path, value, ts) => new TextEncoder().encode(`${path}=${value}@${ts}`),
+      },
+      signer: (topic, body) => {
+        signed.push(topic);
+        const text = typeof body === "string" ? body : new TextDecoder().decode(body);
+        return JSON.stringify({ sig: "test", topic, body: text });
+      },
+      topics: { policies: { "vehicle/speed": { minIntervalMs: 0 } } },
+      maxPayloadBytes: 200,
+    });
+    const sub = await f.subscribe("vehicles/gw-1/vehicle/#");
     await sink.start();
     const n = sink.publishDatapoints([
       { path: "Vehicle.Speed", value: "10", ts: "2026-01-01T00:00:00Z" },
@@ -395,7 +389,7 @@ Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async (
       { path: "Vehicle.Speed", value: "11", ts: "2026-01-01T00:00:01Z" },
     ]);
     assert.equal(n, 2);
-    await until(() => sub!.got.length === 2, "two signed messages");
+    await until(() => sub.got.length === 2, "two signed messages");
     assert.deepEqual(JSON.parse(sub.got[0].payload), {
       sig: "test",
       topic: "vehicles/gw-1/vehicle/speed",
@@ -407,38 +401,28 @@ Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async (
       () => sink.publish("Vehicle.Speed", "x".repeat(150), 0),
       (e) => e instanceof PipelineError && e.code === "mqtt.payload_too_large",
     );
-  } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("MqttSink: a message the broker refuses (MQTT 5 reason code) is dropped, not retried forever", async () => {
-  const pki = await makeTestPki();
   const aclDir = await Deno.makeTempDir({ prefix: "mqtt_acl_" });
-  await Deno.writeTextFile(
-    `${aclDir}/acl`,
-    "user test-client\ntopic read vehicles/#\ntopic write vehicles/+/gateway/#\ntopic write vehicles/+/vehicle/#\n",
-  );
-  const broker = await startMosquitto({ pki, extraConfig: [`acl_file ${aclDir}/acl`] });
-  const sink = sinkFor(broker, pki);
-  let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
   try {
-    sub = await subscriber(broker, pki, "vehicles/gw-1/#");
-    await sink.start();
-    sink.publishEvent("diagnostics/dtc", { denied: true }); // no write permission
-    sink.publishEvent("vehicle/event", { allowed: true }, { qos: 1 });
-    assert.ok(await sink.flush(10_000), "the queue does not get stuck on the refused message");
-    await until(() => sub!.got.some((m) => m.topic.endsWith("vehicle/event")), "allowed message");
-    assert.equal(sink.stats().refusedByBroker, 1);
-    assert.ok(!sub.got.some((m) => m.topic.endsWith("diagnostics/dtc")));
+    await Deno.writeTextFile(
+      `${aclDir}/acl`,
+      "user test-client\ntopic read vehicles/#\ntopic write vehicles/+/gateway/#\ntopic write vehicles/+/vehicle/#\n",
+    );
+    await withBroker(async (f) => {
+      const sink = f.sink();
+      const sub = await f.subscribe("vehicles/gw-1/#");
+      await sink.start();
+      sink.publishEvent("diagnostics/dtc", { denied: true }); // no write permission
+      sink.publishEvent("vehicle/event", { allowed: true }, { qos: 1 });
+      assert.ok(await sink.flush(10_000), "the queue does not get stuck on the refused message");
+      await until(() => sub.got.some((m) => m.topic.endsWith("vehicle/event")), "allowed message");
+      assert.equal(sink.stats().refusedByBroker, 1);
+      assert.ok(!sub.got.some((m) => m.topic.endsWith("diagnostics/dtc")));
+    }, { extraConfig: [`acl_file ${aclDir}/acl`] });
   } finally {
-    await sink.close();
-    await sub?.client.endAsync();
-    await broker.close();
-    await pki.remove();
     await Deno.remove(aclDir, { recursive: true });
   }
 });
