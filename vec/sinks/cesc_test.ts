@@ -7,7 +7,7 @@ import {
   encodeDatapointsAvro,
   loadDatatypeCatalog,
 } from "../../core/codec/mod.ts";
-import { CescSink } from "./cesc.ts";
+import { CescSink, type CescSinkOptions } from "./cesc.ts";
 import type { VissDatapoint } from "./types.ts";
 
 /** A loopback HTTP server standing in for the CESC's ingest path, with a switchable failure mode. */
@@ -24,30 +24,43 @@ function recorder() {
   return { bodies, state, server, url: `http://127.0.0.1:${server.addr.port}` };
 }
 
+type Recorder = ReturnType<typeof recorder>;
+
+/**
+ * Runs `fn` with a started CescSink (`options`) that posts to a {@link recorder} from a disk queue in a
+ * temp dir; closes the sink, the queue and the server and removes the dir afterwards.
+ */
+async function withSink(
+  options: Omit<CescSinkOptions, "url" | "queue">,
+  fn: (cesc: Recorder, sink: CescSink) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const cesc = recorder();
+  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
+  const sink = new CescSink({ url: cesc.url, queue, ...options });
+  try {
+    sink.start();
+    await fn(cesc, sink);
+  } finally {
+    await sink.close();
+    queue.close();
+    await cesc.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const dp = (i: number): VissDatapoint => ({
   path: i % 2 ? "Vehicle.Speed" : "Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed",
   value: String(i),
   ts: new Date(1_700_000_000_000 + i * 10).toISOString(),
 });
 
-const received = (bodies: ReturnType<typeof recorder>["bodies"]) =>
+const received = (bodies: Recorder["bodies"]) =>
   bodies.flatMap((b) => b.data.flatMap((d) => d.dp.map((x) => Number(x.value)))).sort((a, b) => a - b);
 
 Deno.test("cesc sink: batches by size, VISSv2 array form, CESC down then up: everything arrives once, in order", async () => {
-  const dir = await Deno.makeTempDir();
-  const cesc = recorder();
-  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
-  const sink = new CescSink({
-    url: cesc.url,
-    queue,
-    vin: "VIN123",
-    batchMaxDatapoints: 10,
-    batchMaxMs: 20,
-    retryMinMs: 5,
-    retryMaxMs: 20,
-  });
-  try {
-    sink.start();
+  const options = { vin: "VIN123", batchMaxDatapoints: 10, batchMaxMs: 20, retryMinMs: 5, retryMaxMs: 20 };
+  await withSink(options, async (cesc, sink) => {
     cesc.state.status = 503;
     for (let i = 0; i < 100; i++) sink.write([dp(i)]);
     await until(() => sink.stats().failures >= 3, "failures");
@@ -63,12 +76,7 @@ Deno.test("cesc sink: batches by size, VISSv2 array form, CESC down then up: eve
     assert.equal(body.vin, "VIN123");
     assert.ok(Array.isArray(body.data) && body.data.every((d) => typeof d.path === "string" && Array.isArray(d.dp)));
     assert.equal(sink.stats().queued, 0);
-  } finally {
-    await sink.close();
-    queue.close();
-    await cesc.server.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cesc sink: queued batches survive a restart and are sent by the next run", async () => {
@@ -101,18 +109,12 @@ Deno.test("cesc sink: queued batches survive a restart and are sent by the next 
 });
 
 Deno.test("cesc sink: a batch the CESC rejects (400) is dropped and counted, the rest flows; signer headers are sent", async () => {
-  const dir = await Deno.makeTempDir();
-  const cesc = recorder();
-  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
-  const sink = new CescSink({
-    url: cesc.url,
-    queue,
+  const options: Omit<CescSinkOptions, "url" | "queue"> = {
     vin: "V",
     batchMaxDatapoints: 2,
     signer: ({ method, path, body }) => ({ "x-test-sig": `${method} ${path} ${body.length}` }),
-  });
-  try {
-    sink.start();
+  };
+  await withSink(options, async (cesc, sink) => {
     cesc.state.status = 400;
     sink.write([dp(0), dp(1)]);
     await until(() => sink.stats().rejectedRequests === 1, "rejection");
@@ -122,21 +124,11 @@ Deno.test("cesc sink: a batch the CESC rejects (400) is dropped and counted, the
     assert.deepEqual(received(cesc.bodies), [2, 3]);
     assert.equal(sink.stats().rejectedDatapoints, 2);
     assert.match(cesc.state.headers.at(-1)!.get("x-test-sig") ?? "", /^POST \/ \d+$/);
-  } finally {
-    await sink.close();
-    queue.close();
-    await cesc.server.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cesc sink: without a VIN data waits; setVin releases it; partial batches leave after batchMaxMs", async () => {
-  const dir = await Deno.makeTempDir();
-  const cesc = recorder();
-  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
-  const sink = new CescSink({ url: cesc.url, queue, batchMaxDatapoints: 1000, batchMaxMs: 30 });
-  try {
-    sink.start();
+  await withSink({ batchMaxDatapoints: 1000, batchMaxMs: 30 }, async (cesc, sink) => {
     sink.write([dp(0), dp(1), dp(2)]);
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(cesc.bodies.length, 0);
@@ -145,12 +137,7 @@ Deno.test("cesc sink: without a VIN data waits; setVin releases it; partial batc
     sink.write([dp(3)]);
     await until(() => sink.stats().sentDatapoints === 4, "time flush");
     assert.equal(cesc.bodies[0].vin, "LATEVIN");
-  } finally {
-    await sink.close();
-    queue.close();
-    await cesc.server.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cesc sink: AVRO encoding sends application/avro container files the codec reads back", async () => {
