@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startCesc } from "../cesc/mod.ts";
 import { createSecOcSender, createVerifier, KeyStore } from "../core/security/mod.ts";
-import { candumpFrame, hexBytes, makeTestPki, model3Message, ovdsRows } from "../testing/mod.ts";
+import { candumpFrame, freePort, hexBytes, makeTestPki, model3Message, ovdsRows } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
 import { startVec } from "./mod.ts";
@@ -32,84 +32,94 @@ function driveLog(): { text: string; speeds: [string, string][]; gears: [string,
   return { text: lines.join("\n") + "\n", speeds, gears };
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** Runs `fn` in a temp dir holding `drive.log` ({@link driveLog}); removes the dir afterwards. */
+async function withDriveLog(fn: (dir: string, log: ReturnType<typeof driveLog>) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = driveLog();
+    await Deno.writeTextFile(`${dir}/drive.log`, log.text);
+    await fn(dir, log);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The VEC config of the replay tests: `dir/drive.log` at full speed, the queue in `dir/<state>`, no REST API. */
+function replayConfig(
+  dir: string,
+  options: { vin: string; cesc: Record<string, unknown>; state?: string; security?: Record<string, unknown> },
+) {
+  return parseVecConfig({
+    vin: options.vin,
+    can: { log: `${dir}/drive.log`, speed: 0 },
+    cesc: options.cesc,
+    queue: { dir: `${dir}/${options.state ?? "state"}` },
+    ...(options.security ? { security: options.security } : {}),
+    api: { enabled: false },
+  });
 }
 
 Deno.test("e2e: candump replay → VEC → CESC → OVDS rows equal the encoded VSS values", async () => {
-  const dir = await Deno.makeTempDir();
-  const { text, speeds, gears } = driveLog();
-  await Deno.writeTextFile(`${dir}/drive.log`, text);
-  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
-  try {
-    const vec = await startVec(
-      parseVecConfig({
-        vin: "E2EVIN0000000001",
-        can: { log: `${dir}/drive.log`, speed: 0 },
-        cesc: { url: cesc.url, batch_max_datapoints: 7, batch_max_ms: 50 },
-        queue: { dir: `${dir}/state` },
-        api: { enabled: false },
-      }),
-    );
-    const summary = await vec.done;
-    assert.equal(summary.frames, 40);
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Speed"), speeds);
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.OBD.Speed"), speeds);
-    assert.deepEqual(
-      ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
-      gears,
-    );
-    assert.deepEqual(
-      ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.IsParkLockEngaged").map((r) =>
-        r[1]
-      ),
-      [...Array(10).fill("true"), ...Array(10).fill("false")],
-    );
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withDriveLog(async (dir, { speeds, gears }) => {
+    const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+    try {
+      const vec = await startVec(
+        replayConfig(dir, {
+          vin: "E2EVIN0000000001",
+          cesc: { url: cesc.url, batch_max_datapoints: 7, batch_max_ms: 50 },
+        }),
+      );
+      const summary = await vec.done;
+      assert.equal(summary.frames, 40);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Speed"), speeds);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.OBD.Speed"), speeds);
+      assert.deepEqual(
+        ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
+        gears,
+      );
+      assert.deepEqual(
+        ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000001", "Vehicle.Powertrain.Transmission.IsParkLockEngaged").map((r) =>
+          r[1]
+        ),
+        [...Array(10).fill("true"), ...Array(10).fill("false")],
+      );
+    } finally {
+      await cesc.close();
+    }
+  });
 });
 
 Deno.test("e2e: the CESC is down for a while, then up: every datapoint arrives once, in order", async () => {
-  const dir = await Deno.makeTempDir();
-  const { text, speeds } = driveLog();
-  await Deno.writeTextFile(`${dir}/drive.log`, text);
-  const port = freePort();
-  const vec = await startVec(
-    parseVecConfig({
-      vin: "E2EVIN0000000002",
-      can: { log: `${dir}/drive.log`, speed: 0 },
-      cesc: {
-        url: `http://127.0.0.1:${port}`,
-        batch_max_datapoints: 5,
-        batch_max_ms: 20,
-        retry_min_ms: 20,
-        retry_max_ms: 60,
-      },
-      queue: { dir: `${dir}/state` },
-      api: { enabled: false },
-    }),
-    { drainMs: 20_000 },
-  );
-  // Let the replay finish and the first pushes fail.
-  const cescSink = vec.sinks.find((s) => s.name === "cesc")!;
-  const stats = () => cescSink.stats() as { failures: number; sentDatapoints: number };
-  while (stats().failures < 2) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(stats().sentDatapoints, 0);
-  const cesc = await startCesc({ db: `${dir}/ovds.db`, port, backend: "none" });
-  try {
-    const summary = await vec.done;
-    assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
-    const rows = ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000002", "Vehicle.Speed");
-    assert.deepEqual(rows, speeds, "all speed datapoints, in order, none twice");
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withDriveLog(async (dir, { speeds }) => {
+    const port = freePort();
+    const vec = await startVec(
+      replayConfig(dir, {
+        vin: "E2EVIN0000000002",
+        cesc: {
+          url: `http://127.0.0.1:${port}`,
+          batch_max_datapoints: 5,
+          batch_max_ms: 20,
+          retry_min_ms: 20,
+          retry_max_ms: 60,
+        },
+      }),
+      { drainMs: 20_000 },
+    );
+    // Let the replay finish and the first pushes fail.
+    const cescSink = vec.sinks.find((s) => s.name === "cesc")!;
+    const stats = () => cescSink.stats() as { failures: number; sentDatapoints: number };
+    while (stats().failures < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(stats().sentDatapoints, 0);
+    const cesc = await startCesc({ db: `${dir}/ovds.db`, port, backend: "none" });
+    try {
+      const summary = await vec.done;
+      assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
+      const rows = ovdsRows(`${dir}/ovds.db`, "E2EVIN0000000002", "Vehicle.Speed");
+      assert.deepEqual(rows, speeds, "all speed datapoints, in order, none twice");
+    } finally {
+      await cesc.close();
+    }
+  });
 });
 
 Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across a dropped WebSocket", async () => {
@@ -192,90 +202,81 @@ Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across
 });
 
 Deno.test("e2e: VEC → CESC over mutual TLS (client certificate from cesc.tls)", async () => {
-  const dir = await Deno.makeTempDir();
-  const pki = await makeTestPki();
-  const { text, speeds } = driveLog();
-  await Deno.writeTextFile(`${dir}/drive.log`, text);
-  const read = (p: string) => Deno.readTextFileSync(p);
-  const cesc = await startCesc({
-    db: `${dir}/ovds.db`,
-    port: 0,
-    tlsPort: 0,
-    backend: "none",
-    tls: { cert: read(pki.serverCert), key: read(pki.serverKey), ca: read(pki.caCert) },
+  await withDriveLog(async (dir, { speeds }) => {
+    const pki = await makeTestPki();
+    const read = (p: string) => Deno.readTextFileSync(p);
+    const cesc = await startCesc({
+      db: `${dir}/ovds.db`,
+      port: 0,
+      tlsPort: 0,
+      backend: "none",
+      tls: { cert: read(pki.serverCert), key: read(pki.serverKey), ca: read(pki.caCert) },
+    });
+    try {
+      const tlsUrl = cesc.tlsUrl!.replace("127.0.0.1", "localhost");
+      const vec = await startVec(
+        replayConfig(dir, {
+          vin: "E2EVINTLS0000001",
+          cesc: {
+            url: tlsUrl,
+            batch_max_ms: 20,
+            tls: { cert_path: pki.clientCert, key_path: pki.clientKey, ca_path: pki.caCert },
+          },
+        }),
+      );
+      const summary = await vec.done;
+      assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVINTLS0000001", "Vehicle.Speed"), speeds);
+    } finally {
+      await cesc.close();
+      await pki.remove();
+    }
   });
-  try {
-    const tlsUrl = cesc.tlsUrl!.replace("127.0.0.1", "localhost");
-    const vec = await startVec(
-      parseVecConfig({
-        vin: "E2EVINTLS0000001",
-        can: { log: `${dir}/drive.log`, speed: 0 },
-        cesc: {
-          url: tlsUrl,
-          batch_max_ms: 20,
-          tls: { cert_path: pki.clientCert, key_path: pki.clientKey, ca_path: pki.caCert },
-        },
-        queue: { dir: `${dir}/state` },
-        api: { enabled: false },
-      }),
-    );
-    const summary = await vec.done;
-    assert.equal((summary.sinks.cesc as { queued: number }).queued, 0);
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "E2EVINTLS0000001", "Vehicle.Speed"), speeds);
-  } finally {
-    await cesc.close();
-    await pki.remove();
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("e2e: signed pushes (core/security envelope) are verified by the CESC; a wrong key is refused and nothing is stored", async () => {
-  const dir = await Deno.makeTempDir();
-  const { text, speeds } = driveLog();
-  await Deno.writeTextFile(`${dir}/drive.log`, text);
-  await Deno.writeTextFile(
-    `${dir}/vec.keys`,
-    "k1=hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-  );
-  await Deno.writeTextFile(
-    `${dir}/wrong.keys`,
-    "k1=hex:ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-  );
-  const verifier = createVerifier({ keys: await KeyStore.fromFile(`${dir}/vec.keys`) });
-  const cesc = await startCesc({
-    db: `${dir}/ovds.db`,
-    port: 0,
-    backend: "none",
-    verify: (req) => verifier.verifyRequest(req),
-  });
-  const config = (vin: string, keys: string) =>
-    parseVecConfig({
-      vin,
-      can: { log: `${dir}/drive.log`, speed: 0 },
-      cesc: { url: cesc.url, batch_max_ms: 20, retry_min_ms: 10, retry_max_ms: 20 },
-      queue: { dir: `${dir}/state-${vin}` },
-      security: { sign: true, key_id: "k1", key_file: `${dir}/${keys}` },
-      api: { enabled: false },
+  await withDriveLog(async (dir, { speeds }) => {
+    await Deno.writeTextFile(
+      `${dir}/vec.keys`,
+      "k1=hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/wrong.keys`,
+      "k1=hex:ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+    );
+    const verifier = createVerifier({ keys: await KeyStore.fromFile(`${dir}/vec.keys`) });
+    const cesc = await startCesc({
+      db: `${dir}/ovds.db`,
+      port: 0,
+      backend: "none",
+      verify: (req) => verifier.verifyRequest(req),
     });
-  try {
-    const good = await startVec(config("SIGNEDVIN0000001", "vec.keys"));
-    await good.done;
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000001", "Vehicle.Speed"), speeds);
-    const accepted = verifier.metrics().accepted;
-    assert.ok(accepted >= 1);
+    const config = (vin: string, keys: string) =>
+      replayConfig(dir, {
+        vin,
+        cesc: { url: cesc.url, batch_max_ms: 20, retry_min_ms: 10, retry_max_ms: 20 },
+        state: `state-${vin}`,
+        security: { sign: true, key_id: "k1", key_file: `${dir}/${keys}` },
+      });
+    try {
+      const good = await startVec(config("SIGNEDVIN0000001", "vec.keys"));
+      await good.done;
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000001", "Vehicle.Speed"), speeds);
+      const accepted = verifier.metrics().accepted;
+      assert.ok(accepted >= 1);
 
-    const bad = await startVec(config("SIGNEDVIN0000002", "wrong.keys"), { drainMs: 1500 });
-    const summary = await bad.done;
-    const stats = summary.sinks.cesc as { failures: number; lastError: string; queued: number };
-    assert.ok(stats.failures >= 1);
-    assert.match(stats.lastError, /401/);
-    assert.ok(stats.queued > 0, "refused data stays queued, not dropped");
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000002", "Vehicle.Speed"), []);
-    assert.ok(verifier.metrics().bad_signature >= 1);
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+      const bad = await startVec(config("SIGNEDVIN0000002", "wrong.keys"), { drainMs: 1500 });
+      const summary = await bad.done;
+      const stats = summary.sinks.cesc as { failures: number; lastError: string; queued: number };
+      assert.ok(stats.failures >= 1);
+      assert.match(stats.lastError, /401/);
+      assert.ok(stats.queued > 0, "refused data stays queued, not dropped");
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "SIGNEDVIN0000002", "Vehicle.Speed"), []);
+      assert.ok(verifier.metrics().bad_signature >= 1);
+    } finally {
+      await cesc.close();
+    }
+  });
 });
 
 Deno.test("e2e (issue 7): wss:// with the config's TLS files (server CA + client certificate)", async () => {
@@ -323,40 +324,35 @@ Deno.test("e2e (issue 7): wss:// with the config's TLS files (server CA + client
 });
 
 Deno.test("e2e (issue 9): the VEC pushes AVRO (cesc.encoding avro), the CESC stores it like JSON", async () => {
-  const dir = await Deno.makeTempDir();
-  const { text, speeds, gears } = driveLog();
-  await Deno.writeTextFile(`${dir}/drive.log`, text);
-  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
-  try {
-    const vec = await startVec(
-      parseVecConfig({
-        vin: "AVROVIN000000001",
-        can: { log: `${dir}/drive.log`, speed: 0 },
-        cesc: { url: cesc.url, encoding: "avro", batch_max_datapoints: 9, batch_max_ms: 20 },
-        queue: { dir: `${dir}/state` },
-        api: { enabled: false },
-      }),
-    );
-    const summary = await vec.done;
-    assert.equal((summary.sinks.cesc as { sentDatapoints: number }).sentDatapoints, 80);
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Speed"), speeds);
-    assert.deepEqual(
-      ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
-      gears,
-    );
-    // A body that is not AVRO is refused with a reason, and nothing is stored.
-    const res = await fetch(cesc.url, {
-      method: "POST",
-      headers: { "content-type": "application/avro", "x-vin": "AVROVIN000000002" },
-      body: new Uint8Array([1, 2, 3, 4]),
-    });
-    assert.equal(res.status, 400);
-    assert.match((await res.json()).error.code, /^codec\./);
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000002", "Vehicle.Speed"), []);
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withDriveLog(async (dir, { speeds, gears }) => {
+    const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+    try {
+      const vec = await startVec(
+        replayConfig(dir, {
+          vin: "AVROVIN000000001",
+          cesc: { url: cesc.url, encoding: "avro", batch_max_datapoints: 9, batch_max_ms: 20 },
+        }),
+      );
+      const summary = await vec.done;
+      assert.equal((summary.sinks.cesc as { sentDatapoints: number }).sentDatapoints, 80);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Speed"), speeds);
+      assert.deepEqual(
+        ovdsRows(`${dir}/ovds.db`, "AVROVIN000000001", "Vehicle.Powertrain.Transmission.CurrentGear"),
+        gears,
+      );
+      // A body that is not AVRO is refused with a reason, and nothing is stored.
+      const res = await fetch(cesc.url, {
+        method: "POST",
+        headers: { "content-type": "application/avro", "x-vin": "AVROVIN000000002" },
+        body: new Uint8Array([1, 2, 3, 4]),
+      });
+      assert.equal(res.status, 400);
+      assert.match((await res.json()).error.code, /^codec\./);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "AVROVIN000000002", "Vehicle.Speed"), []);
+    } finally {
+      await cesc.close();
+    }
+  });
 });
 
 Deno.test("e2e: SecOC-secured frames are verified before decoding; forged and replayed frames are dropped and counted", async () => {
