@@ -1,58 +1,30 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startFakeHttpBackend, waitFor } from "./testing.ts";
+import { until } from "../testing/mod.ts";
+import { spawnCesc, startFakeHttpBackend } from "./testing.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
-const DENO = Deno.execPath();
-
-interface Proc {
-  child: Deno.ChildProcess;
-  url: string;
-}
-
-async function spawnCesc(db: string, backendUrl: string): Promise<Proc> {
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--db",
-      db,
-      "--backend",
-      "http",
-      "--backend-url",
-      backendUrl,
-      "--flush-interval",
-      "200ms",
-      "--max-datapoints",
-      "25",
-      "--loglevel",
-      "fatal",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening on (\S+)/.test(text)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`cesc exited before listening: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
-  void child.stdout.cancel().catch(() => {});
-  return { child, url: /listening on (\S+)/.exec(text)![1] };
-}
+/** The CESC as a process, forwarding to `backendUrl` every 200 ms or every 25 rows. */
+const spawnForwardingCesc = (db: string, backendUrl: string) =>
+  spawnCesc([
+    "--db",
+    db,
+    "--backend",
+    "http",
+    "--backend-url",
+    backendUrl,
+    "--flush-interval",
+    "200ms",
+    "--max-datapoints",
+    "25",
+    "--loglevel",
+    "fatal",
+  ]);
 
 Deno.test("cesc kill -9 under load: every acknowledged data point is stored and forwarded after restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cesc_crash_test_" });
   const backend = startFakeHttpBackend();
   const db = join(dir, "ovds.db");
-  let proc = await spawnCesc(db, backend.url);
+  let proc = await spawnForwardingCesc(db, backend.url);
   const acked = new Set<string>();
   let killed = false;
   try {
@@ -79,7 +51,7 @@ Deno.test("cesc kill -9 under load: every acknowledged data point is stored and 
       }
     };
     const clients = Array.from({ length: 10 }, (_, c) => client(c));
-    await waitFor(() => acked.size >= 3000, "load to build up");
+    await until(() => acked.size >= 3000, "load to build up");
     proc.child.kill("SIGKILL");
     await proc.child.status;
     killed = true;
@@ -87,9 +59,9 @@ Deno.test("cesc kill -9 under load: every acknowledged data point is stored and 
     const ackedAtKill = acked.size;
     assert.ok(ackedAtKill >= 3000);
 
-    proc = await spawnCesc(db, backend.url);
+    proc = await spawnForwardingCesc(db, backend.url);
     const forwarded = () => new Set(backend.records.map((r) => `${r.vin}|${r.ts}`));
-    await waitFor(
+    await until(
       () => {
         const f = forwarded();
         for (const k of acked) if (!f.has(k)) return false;

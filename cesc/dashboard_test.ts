@@ -1,11 +1,9 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core over
 // the DevTools protocol) against a real CESC filled over HTTP. Saves docs/dashboard.png.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startCesc } from "./mod.ts";
-import { postIngest } from "./testing.ts";
+import { postIngest, withCesc } from "./testing.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 // The README's picture is refreshed with UPDATE_SCREENSHOTS=1 deno task test; otherwise the screenshot goes to a
@@ -100,94 +98,94 @@ Deno.test({
   name: "dashboard: real Chromium shows the vehicle list and a chart with every point, then refreshes live",
   ignore: !hasChromium,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "cesc_dashboard_test_" });
-    const cesc = await startCesc({
-      db: join(dir, "ovds.db"),
-      port: 0,
-      backend: "none",
-      flushIntervalMs: 3600_000,
-      maxDatapoints: 1e9,
-    });
-    let chromiumProc: Browser | undefined;
-    try {
-      const posts = [
-        { vin: "TESTVIN01", data: drive(0, 120) },
-        { vin: "TESTVIN02", data: drive(0, 40) },
-        {
-          vin: "TESTVIN03",
-          data: { path: "Vehicle.Cabin.Door.Row1.DriverSide.IsOpen", dp: { value: "true", ts: at(3000) } },
-        },
-      ];
-      for (const p of posts) assert.equal((await postIngest(cesc.url, p)).status, 200);
-
-      chromiumProc = await launchChromium();
-      const browser = await chromium.connectOverCDP(chromiumProc.ws);
+    await withCesc(async (cesc) => {
+      let chromiumProc: Browser | undefined;
       try {
-        const context = browser.contexts()[0];
-        const page = await context.newPage();
-        await page.setViewportSize({ width: 1280, height: 620 });
-        const failed: string[] = [];
-        page.on("requestfailed", (r) => failed.push(r.url()));
-        page.on("pageerror", (e) => failed.push(`pageerror: ${e.message}`));
-        page.on("console", (m) => {
-          if (m.type() === "error") failed.push(`console: ${m.text()}`);
-        });
-        // Offline guarantee: any request that leaves the CESC fails the test.
-        await page.route("**/*", (route) => {
-          if (route.request().url().startsWith(cesc.url)) return route.continue();
-          failed.push(`external: ${route.request().url()}`);
-          return route.abort();
-        });
-        const paths = "Vehicle.Speed,Vehicle.Powertrain.TractionBattery.StateOfCharge.Current";
-        await page.goto(`${cesc.url}ui?vin=TESTVIN01&paths=${paths}&refresh=300`);
-        await page.waitForSelector("body[data-ready=true]").catch((e) => {
-          throw new Error(`the dashboard did not load: ${failed.join("; ") || e.message}`);
-        });
+        const posts = [
+          { vin: "TESTVIN01", data: drive(0, 120) },
+          { vin: "TESTVIN02", data: drive(0, 40) },
+          {
+            vin: "TESTVIN03",
+            data: { path: "Vehicle.Cabin.Door.Row1.DriverSide.IsOpen", dp: { value: "true", ts: at(3000) } },
+          },
+        ];
+        for (const p of posts) assert.equal((await postIngest(cesc.url, p)).status, 200);
 
-        const vins = await page.$$eval("#vehicles tbody tr", (rows) => rows.map((r) => r.getAttribute("data-vin")));
-        assert.deepEqual(vins, ["TESTVIN01", "TESTVIN02", "TESTVIN03"]);
-        const counts = await page.$$eval("#vehicles tbody tr td:nth-child(2)", (tds) => tds.map((t) => t.textContent));
-        assert.deepEqual(counts, ["240", "80", "1"]);
-        const signals = await page.$$eval("#signals tbody tr", (rows) => rows.map((r) => r.getAttribute("data-path")));
-        assert.deepEqual(signals, ["Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", "Vehicle.Speed"]);
+        chromiumProc = await launchChromium();
+        const browser = await chromium.connectOverCDP(chromiumProc.ws);
+        try {
+          const context = browser.contexts()[0];
+          const page = await context.newPage();
+          await page.setViewportSize({ width: 1280, height: 620 });
+          const failed: string[] = [];
+          page.on("requestfailed", (r) => failed.push(r.url()));
+          page.on("pageerror", (e) => failed.push(`pageerror: ${e.message}`));
+          page.on("console", (m) => {
+            if (m.type() === "error") failed.push(`console: ${m.text()}`);
+          });
+          // Offline guarantee: any request that leaves the CESC fails the test.
+          await page.route("**/*", (route) => {
+            if (route.request().url().startsWith(cesc.url)) return route.continue();
+            failed.push(`external: ${route.request().url()}`);
+            return route.abort();
+          });
+          const paths = "Vehicle.Speed,Vehicle.Powertrain.TractionBattery.StateOfCharge.Current";
+          await page.goto(`${cesc.url}ui?vin=TESTVIN01&paths=${paths}&refresh=300`);
+          await page.waitForSelector("body[data-ready=true]").catch((e) => {
+            throw new Error(`the dashboard did not load: ${failed.join("; ") || e.message}`);
+          });
 
-        // The chart: uPlot drew both series over all 120 timestamps.
-        await page.waitForSelector('#chart[data-points="120"][data-series="2"] canvas');
-        const legend = await page.$$eval("#chart .u-legend .u-series .u-label", (ls) => ls.map((l) => l.textContent));
-        assert.deepEqual(legend.slice(1), paths.split(","));
+          const vins = await page.$$eval("#vehicles tbody tr", (rows) => rows.map((r) => r.getAttribute("data-vin")));
+          assert.deepEqual(vins, ["TESTVIN01", "TESTVIN02", "TESTVIN03"]);
+          const counts = await page.$$eval(
+            "#vehicles tbody tr td:nth-child(2)",
+            (tds) => tds.map((t) => t.textContent),
+          );
+          assert.deepEqual(counts, ["240", "80", "1"]);
+          const signals = await page.$$eval(
+            "#signals tbody tr",
+            (rows) => rows.map((r) => r.getAttribute("data-path")),
+          );
+          assert.deepEqual(signals, ["Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", "Vehicle.Speed"]);
 
-        // Live: 30 more seconds of driving appear without reloading the page.
-        assert.equal((await postIngest(cesc.url, { vin: "TESTVIN01", data: drive(120, 30) })).status, 200);
-        await page.waitForSelector('#chart[data-points="150"]');
-        await page.waitForFunction(
-          `document.querySelector('#vehicles tr[data-vin="TESTVIN01"] td:nth-child(2)')?.textContent === "300"`,
-        );
-        // Backlog from /metrics: nothing forwarded yet (flush timer 1 h), 240 + 80 + 1 + 60 stored.
-        await page.waitForFunction(`document.querySelector("#backlog")?.textContent === "381"`);
+          // The chart: uPlot drew both series over all 120 timestamps.
+          await page.waitForSelector('#chart[data-points="120"][data-series="2"] canvas');
+          const legend = await page.$$eval("#chart .u-legend .u-series .u-label", (ls) => ls.map((l) => l.textContent));
+          assert.deepEqual(legend.slice(1), paths.split(","));
 
-        // Ingest rate from the /metrics counters: the 60 new data points arrived after the page loaded.
-        await page.waitForFunction(`Number(document.querySelector("#rate-ingest").textContent.replace(/,/g, "")) > 0`);
-        await page.click("#live"); // stop polling: a still screenshot
-        await Deno.mkdir(new URL("./", SCREENSHOT), { recursive: true });
-        await page.screenshot({ path: fileURLToPath(SCREENSHOT), fullPage: true });
-        assert.ok(Deno.statSync(SCREENSHOT).size > 10_000, "a real picture was saved");
-        if (Deno.env.get("UPDATE_SCREENSHOTS") !== "1") {
-          Deno.removeSync(new URL("./", SCREENSHOT), { recursive: true });
+          // Live: 30 more seconds of driving appear without reloading the page.
+          assert.equal((await postIngest(cesc.url, { vin: "TESTVIN01", data: drive(120, 30) })).status, 200);
+          await page.waitForSelector('#chart[data-points="150"]');
+          await page.waitForFunction(
+            `document.querySelector('#vehicles tr[data-vin="TESTVIN01"] td:nth-child(2)')?.textContent === "300"`,
+          );
+          // Backlog from /metrics: nothing forwarded yet (flush timer 1 h), 240 + 80 + 1 + 60 stored.
+          await page.waitForFunction(`document.querySelector("#backlog")?.textContent === "381"`);
+
+          // Ingest rate from the /metrics counters: the 60 new data points arrived after the page loaded.
+          await page.waitForFunction(
+            `Number(document.querySelector("#rate-ingest").textContent.replace(/,/g, "")) > 0`,
+          );
+          await page.click("#live"); // stop polling: a still screenshot
+          await Deno.mkdir(new URL("./", SCREENSHOT), { recursive: true });
+          await page.screenshot({ path: fileURLToPath(SCREENSHOT), fullPage: true });
+          assert.ok(Deno.statSync(SCREENSHOT).size > 10_000, "a real picture was saved");
+          if (Deno.env.get("UPDATE_SCREENSHOTS") !== "1") {
+            Deno.removeSync(new URL("./", SCREENSHOT), { recursive: true });
+          }
+          // Another vehicle: its first numeric signal is charted.
+          await page.click('#vehicles tr[data-vin="TESTVIN02"]');
+          await page.waitForSelector('#chart[data-points="40"][data-series="1"]');
+          assert.equal(await page.textContent("#signals-vin"), "TESTVIN02");
+          assert.deepEqual(failed, []);
+          await page.close();
+        } finally {
+          await browser.close();
         }
-        // Another vehicle: its first numeric signal is charted.
-        await page.click('#vehicles tr[data-vin="TESTVIN02"]');
-        await page.waitForSelector('#chart[data-points="40"][data-series="1"]');
-        assert.equal(await page.textContent("#signals-vin"), "TESTVIN02");
-        assert.deepEqual(failed, []);
-        await page.close();
       } finally {
-        await browser.close();
+        await chromiumProc?.close();
       }
-    } finally {
-      await chromiumProc?.close();
-      await cesc.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -195,37 +193,29 @@ Deno.test({
   name: "dashboard: with a read token the page asks for it, then shows the fleet",
   ignore: !hasChromium,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "cesc_dashboard_token_test_" });
-    const cesc = await startCesc({
-      db: join(dir, "ovds.db"),
-      port: 0,
-      backend: "none",
-      flushIntervalMs: 3600_000,
-      readToken: "fleet-secret",
-    });
-    let chromiumProc: Browser | undefined;
-    try {
-      assert.equal((await postIngest(cesc.url, { vin: "TOKENVIN1", data: drive(0, 10) })).status, 200);
-      chromiumProc = await launchChromium();
-      const browser = await chromium.connectOverCDP(chromiumProc.ws);
+    await withCesc(async (cesc) => {
+      let chromiumProc: Browser | undefined;
       try {
-        const page = await browser.contexts()[0].newPage();
-        await page.goto(`${cesc.url}ui?refresh=300`);
-        await page.waitForSelector("#token-form:not([hidden])");
-        assert.equal(await page.textContent("#status"), "read token needed");
-        assert.equal(await page.$$eval("#vehicles tbody tr[data-vin]", (rows) => rows.length), 0);
-        await page.fill("#token", "fleet-secret");
-        await page.click("#token-form button");
-        await page.waitForSelector('#vehicles tbody tr[data-vin="TOKENVIN1"]');
-        await page.waitForSelector('#chart[data-points="10"]');
-        await page.close();
+        assert.equal((await postIngest(cesc.url, { vin: "TOKENVIN1", data: drive(0, 10) })).status, 200);
+        chromiumProc = await launchChromium();
+        const browser = await chromium.connectOverCDP(chromiumProc.ws);
+        try {
+          const page = await browser.contexts()[0].newPage();
+          await page.goto(`${cesc.url}ui?refresh=300`);
+          await page.waitForSelector("#token-form:not([hidden])");
+          assert.equal(await page.textContent("#status"), "read token needed");
+          assert.equal(await page.$$eval("#vehicles tbody tr[data-vin]", (rows) => rows.length), 0);
+          await page.fill("#token", "fleet-secret");
+          await page.click("#token-form button");
+          await page.waitForSelector('#vehicles tbody tr[data-vin="TOKENVIN1"]');
+          await page.waitForSelector('#chart[data-points="10"]');
+          await page.close();
+        } finally {
+          await browser.close();
+        }
       } finally {
-        await browser.close();
+        await chromiumProc?.close();
       }
-    } finally {
-      await chromiumProc?.close();
-      await cesc.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    }, { readToken: "fleet-secret" });
   },
 });

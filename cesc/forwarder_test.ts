@@ -5,7 +5,8 @@ import { openSqliteStore } from "../core/ovds/mod.ts";
 import { type Cesc, type CescOptions, Forwarder, loadDataMap, startCesc } from "./mod.ts";
 import { chunkRecords } from "./backends/delivery.ts";
 import { createNoneBackend } from "./backends/none.ts";
-import { type FakeDig, postIngest, startFakeDig, startFakeHttpBackend, waitFor } from "./testing.ts";
+import { until } from "../testing/mod.ts";
+import { type FakeDig, postIngest, startFakeDig, startFakeHttpBackend } from "./testing.ts";
 
 const ts = (i: number) => new Date(Date.UTC(2022, 6, 27, 12, 0, 0) + i * 1000).toISOString();
 
@@ -47,7 +48,7 @@ function speedBody(vin: string, from: number, n: number) {
 }
 
 async function forwardAll(cesc: Cesc): Promise<void> {
-  await waitFor(async () => {
+  await until(async () => {
     await cesc.forwarder.flushAll();
     await cesc.forwarder.idle();
     return (await cesc.store.vehicles()).every((v) => v.backlog === 0);
@@ -139,11 +140,11 @@ Deno.test("dig: connection refused, then the backend comes up: nothing lost", as
   });
   try {
     assert.equal((await postIngest(cesc.url, speedBody("V", 0, 20))).status, 200);
-    await waitFor(() => cesc.metrics.counter("cesc_forward_errors_total", { kind: "network" }) >= 2, "refused calls");
+    await until(() => cesc.metrics.counter("cesc_forward_errors_total", { kind: "network" }) >= 2, "refused calls");
     assert.equal((await cesc.store.vehicles())[0].backlog, 20);
     const backend = startFakeHttpBackend({ port });
     try {
-      await waitFor(() => backend.records.length === 20, "retry after the backend came up");
+      await until(() => backend.records.length === 20, "retry after the backend came up");
       assert.deepEqual(backend.records.map((r) => r.value), Array.from({ length: 20 }, (_, i) => `${i}.7`));
     } finally {
       await cesc.close();
@@ -186,7 +187,7 @@ Deno.test("forwarder: count trigger flushes above --max-datapoints; restart rese
     await cesc.forwarder.idle();
     assert.equal(backend.records.length, 0);
     await postIngest(cesc.url, speedBody("V", 25, 1)); // 26th data point triggers
-    await waitFor(() => backend.records.length === 26, "count-triggered flush");
+    await until(() => backend.records.length === 26, "count-triggered flush");
     // Same timestamp as the last forwarded row, and an older one: the original lost these.
     await postIngest(cesc.url, {
       vin: "V",
@@ -196,7 +197,7 @@ Deno.test("forwarder: count trigger flushes above --max-datapoints; restart rese
     assert.equal(backend.records.length, 26);
 
     cesc = await startCesc(opts); // start() flushes the backlog left by the previous run
-    await waitFor(() => backend.records.length === 28, "backlog flushed after restart");
+    await until(() => backend.records.length === 28, "backlog flushed after restart");
     await cesc.close();
     cesc = await startCesc(opts);
     await cesc.forwarder.flushAll();

@@ -2,16 +2,8 @@ import assert from "node:assert/strict";
 import { connect, type MqttClient } from "mqtt";
 import { PipelineError } from "../core/errors/mod.ts";
 import type { MqttDatapoint } from "../core/mqtt/mod.ts";
-import { makeTestPki, startMosquitto, type TestBroker, type TestPki } from "../testing/mod.ts";
+import { makeTestPki, startMosquitto, type TestBroker, type TestPki, until } from "../testing/mod.ts";
 import { type MqttIngestOptions, startMqttIngest } from "./mqtt_ingest.ts";
-
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function ingestOptions(broker: TestBroker, pki: TestPki, onData: MqttIngestOptions["onData"]): MqttIngestOptions {
   return {

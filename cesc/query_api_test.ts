@@ -1,28 +1,9 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { type Cesc, type CescOptions, startCesc } from "./mod.ts";
-import { postIngest } from "./testing.ts";
+import { type Cesc, startCesc } from "./mod.ts";
+import { postIngest, withCesc } from "./testing.ts";
 
 const BASE = Date.parse("2024-03-01T08:00:00Z");
 const at = (ms: number) => new Date(BASE + ms).toISOString();
-
-async function withCesc(fn: (cesc: Cesc) => Promise<void>, opts: CescOptions = {}): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "cesc_query_test_" });
-  const cesc = await startCesc({
-    db: join(dir, "ovds.db"),
-    port: 0,
-    backend: "none",
-    flushIntervalMs: 3600_000,
-    maxDatapoints: 1e9,
-    ...opts,
-  });
-  try {
-    await fn(cesc);
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });

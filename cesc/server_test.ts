@@ -1,30 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSqliteStore } from "../core/ovds/mod.ts";
-import { type Cesc, GroupCommitter, startCesc } from "./mod.ts";
+import { type Cesc, GroupCommitter } from "./mod.ts";
 import { ovdsRows, until } from "../testing/mod.ts";
-import { postIngest } from "./testing.ts";
+import { postIngest, withCesc } from "./testing.ts";
 
 const T1 = "2020-04-15T13:00:00Z";
 const T2 = "2020-04-15T13:00:03.5Z";
-
-async function withCesc(fn: (cesc: Cesc, dir: string) => Promise<void>, opts: Parameters<typeof startCesc>[0] = {}) {
-  const dir = await Deno.makeTempDir({ prefix: "cesc_test_" });
-  const cesc = await startCesc({
-    db: join(dir, "ovds.db"),
-    port: 0,
-    backend: "none",
-    flushIntervalMs: 3600_000,
-    maxDatapoints: 1e9,
-    ...opts,
-  });
-  try {
-    await fn(cesc, dir);
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function storedCount(cesc: Cesc): Promise<number> {
   let n = 0;

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { createSigner, createVerifier, KeyStore } from "../core/security/mod.ts";
-import { startCesc } from "./mod.ts";
+import { withCesc } from "./testing.ts";
 
 Deno.test("cesc signed ingest: core/security envelope verified, 401 with the reason otherwise", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cesc_signed_test_" });
   const keys = KeyStore.parse("k1=hex:" + "2a".repeat(32));
   const verifier = createVerifier({ keys });
-  const cesc = await startCesc({
-    db: join(dir, "ovds.db"),
-    port: 0,
-    backend: "none",
-    flushIntervalMs: 3600_000,
-    maxDatapoints: 1e9,
-    verify: (req) => verifier.verifyRequest(req),
-  });
-  try {
+  await withCesc(async (cesc) => {
     const signer = createSigner({ keyId: "k1", key: keys.get("k1")!, senderId: "car-1" });
     const body = JSON.stringify({
       vin: "SIGNED1",
@@ -44,8 +34,5 @@ Deno.test("cesc signed ingest: core/security envelope verified, 401 with the rea
     assert.equal(tampered.status, 401);
     assert.equal(tampered.body.error.code, "auth.bad_signature");
     assert.equal((await cesc.store.unforwarded("SIGNED1", { limit: 10 })).length, 1);
-  } finally {
-    await cesc.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { verify: (req) => verifier.verifyRequest(req) });
 });

@@ -1,8 +1,12 @@
 /**
- * Test helpers for the CESC: a DIG-compatible server on loopback with fault injection, and a
- * generic HTTP backend receiver. Used by the CESC and VEC tests; not part of the service.
+ * Test helpers for the CESC: a DIG-compatible server on loopback with fault injection, a generic
+ * HTTP backend receiver, an in-process CESC on a temp database ({@link withCesc}) and a CESC
+ * process ({@link spawnCesc}). Used by the CESC and VEC tests and tools/bench_cesc.ts; not part of
+ * the service.
  * @module
  */
+import { join } from "node:path";
+import { type Cesc, type CescOptions, startCesc } from "./mod.ts";
 
 /** One record received by the fake DIG / HTTP backend. */
 export type ReceivedRecord = Record<string, unknown>;
@@ -130,15 +134,6 @@ export function startFakeHttpBackend(options: { port?: number } = {}): FakeHttpB
   return b;
 }
 
-/** Polls `cond` until it is true (fails after `timeoutMs`, default 20 s). Not a timing assertion. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** POSTs an ingest body as JSON; returns status and parsed body. */
 export async function postIngest(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
@@ -152,4 +147,76 @@ export async function postIngest(url: string, body: unknown): Promise<{ status: 
     parsed = JSON.parse(text);
   } catch { /* not JSON */ }
   return { status: res.status, body: parsed };
+}
+
+/**
+ * Runs `fn` with a CESC on loopback (port 0) storing into a temp dir's `ovds.db`, backend `none`,
+ * flushing only when a test asks (`options` override); closes it and removes the dir afterwards.
+ */
+export async function withCesc(
+  fn: (cesc: Cesc, dir: string) => Promise<void>,
+  options: CescOptions = {},
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "cesc_test_" });
+  try {
+    const cesc = await startCesc({
+      db: join(dir, "ovds.db"),
+      port: 0,
+      backend: "none",
+      flushIntervalMs: 3600_000,
+      maxDatapoints: 1e9,
+      ...options,
+    });
+    try {
+      await fn(cesc, dir);
+    } finally {
+      await cesc.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A CESC process started by {@link spawnCesc}. */
+export interface CescProcess {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Its plain HTTP URL (`http://127.0.0.1:<port>/`). */
+  url: string;
+}
+
+/**
+ * Starts `cesc/main.ts` as a process on 127.0.0.1, port 0, with `args` (flags of the CESC command
+ * line) and resolves once it prints its URL. `v8Flags` are passed to Deno; stderr is dropped unless
+ * `stderr: "inherit"`.
+ */
+export async function spawnCesc(
+  args: string[],
+  options: { v8Flags?: string; stderr?: "inherit" | "null" } = {},
+): Promise<CescProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
+      new URL("./main.ts", import.meta.url).pathname,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: options.stderr ?? "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/listening on (\S+)/.test(text)) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`cesc exited before listening: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  void child.stdout.cancel().catch(() => {});
+  return { child, url: /listening on (\S+)/.exec(text)![1] };
 }

@@ -42,10 +42,13 @@ export function ovdsRows(db: string, vin: string, path: string): [string, string
   }
 }
 
-/** Polls `cond` every 5 ms until it holds; throws naming `what` after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+/**
+ * Polls `cond` (which may be async) every 5 ms until it holds; throws naming `what` after `ms`
+ * (default 20 s: only a failing test waits that long). Not a timing assertion.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

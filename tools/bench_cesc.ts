@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { DatabaseSync } from "node:sqlite";
+import { type CescProcess, spawnCesc } from "../cesc/testing.ts";
 
 const ORIGINAL = { rps: 220, p99ms: 154 };
 
@@ -40,46 +41,12 @@ function rssMiB(pid: number): number {
   }
 }
 
-async function spawnCesc(
-  db: string,
-  sync: string,
-  extra: string[],
-  v8Flags = "--max-semi-space-size=4",
-): Promise<{ child: Deno.ChildProcess; url: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      // As `deno task cesc` runs it (a 4 MiB young generation: ~25 MiB less RSS, measured within noise in req/s).
-      `--v8-flags=${v8Flags}`,
-      new URL("../cesc/main.ts", import.meta.url).pathname,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--db",
-      db,
-      "--backend",
-      "none",
-      "--sync",
-      sync,
-      "--loglevel",
-      "error",
-      ...extra,
-    ],
-    stdout: "piped",
+/** The CESC as `deno task cesc` runs it (a 4 MiB young generation), storing into `db`, no backend. */
+function spawnBenchCesc(db: string, sync: string, extra: string[]): Promise<CescProcess> {
+  return spawnCesc(["--db", db, "--backend", "none", "--sync", sync, "--loglevel", "error", ...extra], {
+    v8Flags: "--max-semi-space-size=4",
     stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening on (\S+)/.test(text)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error("cesc exited before listening");
-    text += value;
-  }
-  reader.releaseLock();
-  void child.stdout.cancel().catch(() => {});
-  return { child, url: /listening on (\S+)/.exec(text)![1] };
+  });
 }
 
 /**
@@ -360,7 +327,7 @@ async function runOnce(
 ): Promise<RunResult> {
   const { clients, dps, seconds } = options;
   const dir = options.url ? undefined : await Deno.makeTempDir({ prefix: "bench_cesc_" });
-  const proc = options.url ? undefined : await spawnCesc(`${dir}/ovds.db`, options.sync, options.serverArgs);
+  const proc = options.url ? undefined : await spawnBenchCesc(`${dir}/ovds.db`, options.sync, options.serverArgs);
   const url = options.url ?? proc!.url;
   try {
     let peakRss = 0;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect } from "mqtt";
-import { makeTestPki, startMosquitto } from "../../testing/mod.ts";
+import { makeTestPki, startMosquitto, until } from "../../testing/mod.ts";
 import { MqttSink } from "./mqtt.ts";
 
 const CHILD = `
@@ -72,16 +72,9 @@ Deno.test("MqttSink process killed: retained Last Will, and the disk queue is de
     await child.status;
     await reader.cancel();
 
-    const waitFor = async (cond: () => boolean, what: string) => {
-      const end = Date.now() + 15_000;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
     const state = () =>
       got.filter((m) => m.topic === "vehicles/gw-k/gateway/connection_state").map((m) => JSON.parse(m.payload));
-    await waitFor(() => state().some((s) => s.reason === "last-will"), "the Last Will");
+    await until(() => state().some((s) => s.reason === "last-will"), "the Last Will");
     const dtcs = () => got.filter((m) => m.topic.endsWith("diagnostics/dtc")).map((m) => JSON.parse(m.payload).seq);
     const before = dtcs().length;
     assert.ok(before < 100, `the child delivered only part of the queue (${before})`);
@@ -107,7 +100,7 @@ Deno.test("MqttSink process killed: retained Last Will, and the disk queue is de
     assert.equal(sink.stats().queue.depth + before >= 100, true, "the unacknowledged messages are still on disk");
     await sink.start();
     assert.ok(await sink.flush(20_000));
-    await waitFor(() => new Set(dtcs()).size === 100, "all 100 messages");
+    await until(() => new Set(dtcs()).size === 100, "all 100 messages");
     const firsts = [...new Set(dtcs())];
     assert.deepEqual(firsts, Array.from({ length: 100 }, (_, i) => i), "first deliveries in order");
   } finally {

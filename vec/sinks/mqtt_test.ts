@@ -8,7 +8,7 @@ import {
   startMosquitto,
   type TestBroker,
   type TestPki,
-  until as untilWithin,
+  until,
 } from "../../testing/mod.ts";
 import { backoffDelay, mqttConfigured, MqttSink, mqttSinkOptionsFromConfig } from "./mqtt.ts";
 
@@ -57,9 +57,6 @@ async function subscriber(
   }
   return sub;
 }
-
-/** Polls `cond` for up to 15 s (broker restarts and queue drains take a while on a busy machine). */
-const until = (cond: () => boolean, what: string) => untilWithin(cond, what, 15_000);
 
 type SinkOptions = Partial<ConstructorParameters<typeof MqttSink>[0]>;
 
