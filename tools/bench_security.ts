@@ -13,7 +13,7 @@ import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { WasmCrypto } from "../wasm/mod.ts";
+import { WasmCrypto } from "../core/security/mod.ts";
 import {
   createSecOcFilter,
   createSecOcSender,

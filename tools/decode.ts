@@ -30,7 +30,7 @@ import {
   loadDbc,
 } from "../core/can/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
-import { createWasmDecoder, type WasmDecoder } from "../wasm/mod.ts";
+import { createWasmDecoder, type WasmDecoder } from "../core/can/mod.ts";
 
 const HELP = `Usage: deno task decode --dbc FILE.dbc [--log FILE.log | -] [--format ndjson|csv] [--choices] [--lenient]
 

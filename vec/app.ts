@@ -12,7 +12,7 @@ import { silentLogger } from "../core/log/mod.ts";
 import { DiskQueue } from "../core/queue/mod.ts";
 import { createSecOcFilter, createSigner, KeyStore, type SecOcFilter, type Signer } from "../core/security/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
-import { createWasmDecoder } from "../wasm/mod.ts";
+import { createWasmDecoder } from "../core/can/mod.ts";
 import { createVecApi } from "./api.ts";
 import { redactConfig, type VecConfig } from "./config.ts";
 import type { ObdHandle, openObdLink } from "./obd.ts";

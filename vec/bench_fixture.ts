@@ -7,7 +7,7 @@
 import { compileDecodePlan, encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
 import { toVissData } from "../core/viss/mod.ts";
-import { createWasmDecoder } from "../wasm/mod.ts";
+import { createWasmDecoder } from "../core/can/mod.ts";
 import { DEFAULT_CATALOG, DEFAULT_DBC, DEFAULT_MAPPING } from "./config.ts";
 import { Pipeline } from "./pipeline.ts";
 import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";

@@ -10,7 +10,7 @@
  * Run: `deno task bench core/can/decode_bench.ts` (or `deno task bench:decode` for the ratios).
  * @module
  */
-import { createWasmDecoder } from "../../wasm/mod.ts";
+import { createWasmDecoder } from "./wasm_decoder.ts";
 import { loadDbc } from "./dbc.ts";
 import { compileDecodePlan } from "./plan.ts";
 import { decodeReference } from "./reference.ts";

@@ -9,7 +9,7 @@
  * - {@link decodeReference} / {@link encodeReference}: the bit-by-bit reference codec, test oracle of the WASM decoder
  *   (`reference.ts`).
  * - {@link compileDecodePlan}: DBC → flat typed-array decode plan that the WASM decoder
- *   (`wasm/mod.ts` `createWasmDecoder`) loads into its memory (`plan.ts`).
+ *   ({@link createWasmDecoder}, `wasm_decoder.ts`) loads into its memory (`plan.ts`).
  *
  * @example
  * ```ts
@@ -27,3 +27,4 @@ export * from "./dbc.ts";
 export * from "./reference.ts";
 export * from "./plan.ts";
 export * from "./candump.ts";
+export { createWasmDecoder, type NdjsonWriter, type WasmDecoder, type WasmDecoderOptions } from "./wasm_decoder.ts";

@@ -144,3 +144,4 @@ export {
   type SecOcMetrics,
   type SecOcOptions,
 } from "./secoc.ts";
+export * from "./wasm_crypto.ts";

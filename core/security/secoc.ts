@@ -26,7 +26,7 @@ import {
   FRAME_RECORD_SIZE,
 } from "../can/mod.ts";
 import type { FrameBatch } from "../can/mod.ts";
-import { WasmCrypto } from "../../wasm/mod.ts";
+import { WasmCrypto } from "./wasm_crypto.ts";
 import type { KeyStore } from "./keystore.ts";
 
 /** One secured message, declared in config. */

@@ -4,7 +4,7 @@
 // Each bench iteration handles BATCH messages: verifies/s = BATCH / (time per iteration).
 // Ratios side by side: `deno task bench:security` (tools/bench_security.ts).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { WasmCrypto } from "../../wasm/mod.ts";
+import { WasmCrypto } from "./wasm_crypto.ts";
 import { createSigner, createVerifier, type HttpRequestInput, KeyStore } from "./mod.ts";
 
 const BATCH = 1024;

@@ -3,7 +3,7 @@
  * @module
  */
 import { PipelineError } from "../errors/mod.ts";
-import { WasmCrypto } from "../../wasm/mod.ts";
+import { WasmCrypto } from "./wasm_crypto.ts";
 import {
   canonicalPrefix,
   checkFields,

@@ -11,7 +11,7 @@ import {
   VERDICT_REPLAY,
   VERDICT_TIMESTAMP_DRIFT,
   WasmCrypto,
-} from "../../wasm/mod.ts";
+} from "./wasm_crypto.ts";
 import {
   canonicalPrefix,
   checkFields,

@@ -6,7 +6,7 @@
  *   ./node_modules/.bin/deno task bench:vss     (prints values/s and frames/s)
  */
 import { compileDecodePlan, encodeReference, FRAME_OFF_TS, FRAME_RECORD_SIZE, parseDbc } from "../can/mod.ts";
-import { createWasmDecoder } from "../../wasm/mod.ts";
+import { createWasmDecoder } from "../can/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);

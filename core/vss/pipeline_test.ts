@@ -11,7 +11,7 @@ import {
   type MessageDef,
   parseDbc,
 } from "../can/mod.ts";
-import { createWasmDecoder } from "../../wasm/mod.ts";
+import { createWasmDecoder } from "../can/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);

@@ -9,62 +9,9 @@
  *
  * @module
  */
-import { PipelineError } from "../core/errors/mod.ts";
-import { ascImports, loadWasmModule } from "./loader.ts";
-
-let syncModule: WebAssembly.Module | undefined;
-
-/** Compile `wasm/build/crypto.wasm` synchronously, once (it is small; lets factories be synchronous). */
-function loadCryptoSync(): WebAssembly.Module {
-  if (!syncModule) {
-    const url = new URL("./build/crypto.wasm", import.meta.url);
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(url);
-    } catch (cause) {
-      throw new PipelineError(
-        "wasm.missing",
-        `WASM module crypto not built (${url.pathname}); run \`deno task wasm:build\``,
-        { cause },
-      );
-    }
-    syncModule = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  }
-  return syncModule;
-}
-
-/** Verdict: the envelope is valid, fresh and not replayed. */
-export const VERDICT_OK = 0;
-/** Verdict: the tag does not match. */
-export const VERDICT_BAD_SIGNATURE = 1;
-/** Verdict: |receiver time − sender timestamp| exceeds the drift window. */
-export const VERDICT_TIMESTAMP_DRIFT = 2;
-/** Verdict: the counter was already seen or is older than the replay window. */
-export const VERDICT_REPLAY = 3;
-
-interface CryptoExports {
-  memory: WebAssembly.Memory;
-  alloc(size: number): number;
-  useSimd(on: number): void;
-  simdGroups(): number;
-  sha256(ptr: number, len: number, out: number): void;
-  hmacInit(keyPtr: number, keyLen: number, slot: number): void;
-  hmac(slot: number, ptr: number, len: number, out: number): void;
-  tagEqual(a: number, b: number, tagBits: number): number;
-  hmacBatch(keys: number, desc: number, count: number, out: number, tagBytes: number): void;
-  verifyBatch(keys: number, desc: number, count: number, tagBits: number, verdicts: number): number;
-  verifyEnvelopes(
-    keys: number,
-    slots: number,
-    window: number,
-    desc: number,
-    count: number,
-    tagBits: number,
-    nowMs: number,
-    driftMs: number,
-    verdicts: number,
-  ): number;
-}
+import { PipelineError } from "../errors/mod.ts";
+import { ascImports, type CryptoExports, loadWasmModule, loadWasmModuleSync } from "../../wasm/mod.ts";
+export { VERDICT_BAD_SIGNATURE, VERDICT_OK, VERDICT_REPLAY, VERDICT_TIMESTAMP_DRIFT } from "../../wasm/mod.ts";
 
 const KEY_STATE_SIZE = 64;
 const MSG_DESC_SIZE = 16;
@@ -194,7 +141,7 @@ export class WasmCrypto {
   /** Like {@link create}, synchronously (the module is small; compiled once per process). */
   static createSync(options: { replayWindow?: number } = {}): WasmCrypto {
     const window = checkWindow(options.replayWindow ?? 256);
-    const inst = new WebAssembly.Instance(loadCryptoSync(), ascImports);
+    const inst = new WebAssembly.Instance(loadWasmModuleSync("crypto"), ascImports);
     return new WasmCrypto(inst.exports as unknown as CryptoExports, window);
   }
 

@@ -4,6 +4,7 @@ import {
   CAN_EFF_FLAG,
   type CanFrame,
   compileDecodePlan,
+  createWasmDecoder,
   type DbcDatabase,
   decodeReference,
   encodeReference,
@@ -11,8 +12,8 @@ import {
   type MessageDef,
   MSG_STRIDE,
   type SignalDef,
-} from "../core/can/mod.ts";
-import { createWasmDecoder, type WasmDecoder } from "./mod.ts";
+  type WasmDecoder,
+} from "./mod.ts";
 
 // ---- the oracle: core/can decodeReference / encodeReference ----
 
@@ -383,7 +384,7 @@ Deno.test("property: WASM decode equals the reference on every message of the bu
     ].map((f) => `testdata/dbc/${f}`),
   ];
   for (const file of files) {
-    const db = await loadDbc(new URL(`../${file}`, import.meta.url).pathname);
+    const db = await loadDbc(new URL(`../../${file}`, import.meta.url).pathname);
     const d = await createWasmDecoder(compileDecodePlan(db), { maxFrames: 64 });
     await fc.assert(
       fc.asyncProperty(

@@ -1,5 +1,5 @@
 /**
- * Typed binding to the WASM CAN decoder (`wasm/assembly/decoder.ts`).
+ * Typed binding to the WASM CAN decoder (`wasm/assembly/decoder.ts`; raw ABI in `wasm/abi.ts`).
  *
  * {@link createWasmDecoder} instantiates the module, copies a decode plan
  * (`compileDecodePlan` from `core/can`) into its memory once and places a
@@ -10,37 +10,11 @@
  *
  * @module
  */
-import { PipelineError } from "../core/errors/mod.ts";
-import { type CanFrame, type DecodePlan, FRAME_RECORD_SIZE, FrameBatch } from "../core/can/mod.ts";
-import { ascImports, loadWasmModule } from "./loader.ts";
-
-interface DecoderExports {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  configure(
-    msg: number,
-    sig: number,
-    scale: number,
-    range: number,
-    hash: number,
-    hashBits: number,
-    input: number,
-    outFrame: number,
-    outSig: number,
-    outVal: number,
-    outRaw: number,
-    frameMsg: number,
-    scratch: number,
-    scratchSlots: number,
-  ): void;
-  decodeBatch(n: number): number;
-  configureText(msg: number, sig: number, iface: number, max: number, out: number, outCap: number): void;
-  formatNdjson(frames: number, values: number, frame: number, value: number): number;
-  nextFrame(): number;
-  nextValue(): number;
-  decodeOne(index: number): number;
-  matched(): number;
-}
+import { PipelineError } from "../errors/mod.ts";
+import { ascImports, type DecoderExports, loadWasmModule } from "../../wasm/mod.ts";
+import type { CanFrame } from "./types.ts";
+import type { DecodePlan } from "./plan.ts";
+import { FRAME_RECORD_SIZE, FrameBatch } from "./batch.ts";
 
 /** Options of {@link createWasmDecoder}. */
 export interface WasmDecoderOptions {
