@@ -47,7 +47,7 @@ Deno.test("time: parseTime agrees with Date.parse on valid text and refuses what
     fc.property(
       fc.date({
         min: new Date("0100-01-01T00:00:00Z"),
-        max: new Date("9999-12-31T23:59:59.999Z"),
+        max: new Date("9998-12-31T23:59:59.999Z"),
         noInvalidDate: true,
       }),
       fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 }),
