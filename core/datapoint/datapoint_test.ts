@@ -97,6 +97,8 @@ Deno.test("value: coercion by datatype and the one text form", () => {
     return c.value;
   };
   assert.equal(ok("55.0", "float"), 55);
+  assert.equal(ok(Math.fround(0.3), "float"), 0.3);
+  assert.equal(ok("0.30000000000000004", "float"), 0.3);
   assert.equal(ok("true", "boolean"), true);
   assert.equal(ok("255", "uint8"), 255);
   assert.equal(ok("9007199254740993", "uint64"), 9007199254740993n);

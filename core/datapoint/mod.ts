@@ -27,6 +27,7 @@
 export * from "./types.ts";
 export { formatTime, isTsMs, parseTime, tsMsFromSeconds } from "./time.ts";
 export {
+  canonicalFloat32,
   type Coerced,
   coerceValue,
   formatFloat32,

@@ -101,7 +101,9 @@ function scalar(input: unknown, dt: string): Coerced {
       if (info.kind === "float" && Math.abs(n) > FLOAT32_MAX) {
         return no("datapoint.range", `${n} is out of range for float (|x| <= 3.4028235e38)`);
       }
-      return { ok: true, value: n };
+      // A float is a float32: its value is the shortest double that reads back as the same float32, so that every
+      // encoding of it (JSON text, AVRO float) gives one text form and one OVDS row.
+      return { ok: true, value: info.kind === "float" ? canonicalFloat32(n) : n };
     }
     default:
       return integer(input, dt, info);
@@ -135,7 +137,8 @@ function array(input: unknown, dt: string): Coerced {
 }
 
 /**
- * Coerces `input` to VSS `datatype` (`uint8`, `float`, `string[]`, …), checking the datatype's range. Without a
+ * Coerces `input` to VSS `datatype` (`uint8`, `float`, `string[]`, …), checking the datatype's range; `float` values
+ * become {@link canonicalFloat32}, so {@link formatValue} needs no datatype for coerced values. Without a
  * datatype (a path no schema knows) strings, finite numbers, bigints and booleans pass as they are; anything else
  * (objects, arrays, null) is refused.
  */
@@ -172,6 +175,11 @@ export function formatFloat32(v: number): string {
     else lo = mid + 1;
   }
   return String(Number(target.toPrecision(lo)));
+}
+
+/** The shortest double that reads back as the same float32 as `v` (`0.30000001192092896` → `0.3`). */
+export function canonicalFloat32(v: number): number {
+  return Object.is(v, -0) ? -0 : Number(formatFloat32(v));
 }
 
 /** The text of one scalar; `float` values as the shortest text of their float32. */
