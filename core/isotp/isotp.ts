@@ -4,7 +4,7 @@
  * @module
  */
 import { PipelineError } from "../errors/mod.ts";
-import type { CanFrame } from "../can/types.ts";
+import type { CanFrame } from "../can/mod.ts";
 
 /** The CAN transport ISO-TP runs over: a SocketCAN socket, an in-memory bus, … */
 export interface CanLink {

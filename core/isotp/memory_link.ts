@@ -3,7 +3,7 @@
  * (asynchronously, in order) to every other endpoint of the same bus.
  * @module
  */
-import type { CanFrame } from "../can/types.ts";
+import type { CanFrame } from "../can/mod.ts";
 import { PipelineError } from "../errors/mod.ts";
 import type { CanLink } from "./isotp.ts";
 
