@@ -4,11 +4,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type Datapoint, DatapointValidator, formatTime, formatValue, isTsMs } from "../core/datapoint/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import {
   AvroContainerWriter,
   avroTypes,
   AvroWriter,
+  catalogSchema,
   CONTAINER_METADATA,
   type ContainerCodec,
   datapointsToVissJson,
@@ -50,7 +52,9 @@ Options:
   -h, --help             show this help
 
 Accepted JSON shapes: [{"path","value","ts"}...], {"path","dp":[{"value","ts"}...]}, {"action":...,"data":...};
-NDJSON: one of those per line. ts is ISO 8601 UTC; in AVRO it is a long in milliseconds since the epoch.
+NDJSON: one of those per line. ts is RFC 3339 (any fraction digits, Z or an offset); in AVRO it is a long in
+milliseconds since the epoch. Values are checked against the catalog datatype (and its min/max). Decoded times are
+written in the canonical form YYYY-MM-DDTHH:MM:SS.sssZ.
 
 Examples:
   deno task avro encode speeds.ndjson -o speeds.avro
@@ -92,7 +96,8 @@ function encode(text: string, options: {
   codec: ContainerCodec;
   vin?: string;
 }): Uint8Array {
-  const sourced = parseVissJson(text, { source: options.source, format: options.format });
+  const validator = new DatapointValidator(catalogSchema(options.catalog));
+  const sourced = parseVissJson(text, { source: options.source, format: options.format, validator });
   const samples: Sample[] = sourced.map((s) => {
     try {
       return datapointToSample(s.datapoint, options.catalog);
@@ -120,9 +125,25 @@ function encode(text: string, options: {
 }
 
 function decode(bytes: Uint8Array, source: string, format: VissTextFormat): string {
-  const dps = decodeAvroToDatapoints(bytes, { source });
-  if (format === "ndjson") return dps.map((d) => JSON.stringify(d)).join("\n") + (dps.length ? "\n" : "");
+  const dps: Datapoint[] = decodeAvroToDatapoints(bytes, { source });
+  for (let i = 0; i < dps.length; i++) {
+    if (!isTsMs(dps[i].tsMs)) {
+      throw new PipelineError(
+        "codec.ts",
+        `${source}: datapoint ${i} (${dps[i].path}): ts ${dps[i].tsMs} ms is out of range`,
+      );
+    }
+  }
+  if (format === "ndjson") {
+    const line = (d: Datapoint) =>
+      JSON.stringify({ path: d.path, value: formatValue(d.value), ts: formatTime(d.tsMs) });
+    return dps.map(line).join("\n") + (dps.length ? "\n" : "");
+  }
   return JSON.stringify(datapointsToVissJson(dps), null, 2) + "\n";
+}
+
+function timeText(ms: number): string {
+  return isTsMs(ms) ? formatTime(ms) : `${ms} ms (outside 0000..9999)`;
 }
 
 function inspect(bytes: Uint8Array, source: string): string {
@@ -153,7 +174,7 @@ function inspect(bytes: Uint8Array, source: string): string {
   }
   lines.push(`datapoints: ${total}, signals: ${signals.size}`);
   if (total > 0) {
-    lines.push(`time range: ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
+    lines.push(`time range: ${timeText(min)} .. ${timeText(max)}`);
     lines.push(`bytes per datapoint: ${(bytes.length / total).toFixed(2)}`);
   }
   for (const [path, s] of signals) lines.push(`  ${path}: ${s.n}`);

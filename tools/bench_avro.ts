@@ -3,11 +3,16 @@
  * 1 Hz TimeSeries of numeric signals. Goals (issue 9): ≥ 5× fewer bytes than VISSv2 JSON for 60-sample bundles,
  * encode ≥ 1 million datapoints/s.
  *
- * Usage: deno task bench:avro [--signals N] [--samples N] [--rounds N]
+ * `--baseline DIR` also times `encodeDatapointsAvro` / `decodeAvroToDatapoints` of another checkout (e.g. the code
+ * before issue 18, which encoded from VISSv2 strings), alternating old and new in one run.
+ *
+ * Usage: deno task bench:avro [--signals N] [--samples N] [--rounds N] [--baseline DIR]
  * @module
  */
 import { deflateRawSync } from "node:zlib";
 import { parseArgs } from "node:util";
+import { canonicalFloat32, formatFloat32, formatTime } from "../core/datapoint/mod.ts";
+import { encodeVissIngest, vissDataObjects } from "../core/viss/mod.ts";
 import {
   avroDatatype,
   AvroWriter,
@@ -16,7 +21,6 @@ import {
   type Datapoint,
   decodeAvroToDatapoints,
   encodeDatapointsAvro,
-  formatFloat32,
   MessageSequencer,
   readDatapoints,
   TimeSeriesBundler,
@@ -33,6 +37,7 @@ try {
       signals: { type: "string", default: "10" },
       samples: { type: "string", default: "60" },
       rounds: { type: "string", default: "2000" },
+      baseline: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   }).values;
@@ -41,7 +46,10 @@ try {
   Deno.exit(2);
 }
 if (flags.help) {
-  console.log("Usage: deno task bench:avro [--signals N (10)] [--samples N per bundle (60)] [--rounds N (2000)]");
+  console.log(
+    "Usage: deno task bench:avro [--signals N (10)] [--samples N per bundle (60)] [--rounds N (2000)] " +
+      "[--baseline DIR (another checkout, timed alternately)]",
+  );
   Deno.exit(0);
 }
 const SIGNALS = Number(flags.signals), N = Number(flags.samples), ROUNDS = Number(flags.rounds);
@@ -68,15 +76,15 @@ const values = paths.map((_, s) =>
   new Float64Array(N).map((_, i) => Math.fround(Math.round((40 + s * 3 + Math.sin(i / 9 + s) * 25) * 100) / 100))
 );
 const dps: Datapoint[] = paths.flatMap((path, s) =>
-  Array.from({ length: N }, (_, i) => ({ path, value: formatFloat32(values[s][i]), ts: new Date(ts[i]).toISOString() }))
+  Array.from({ length: N }, (_, i) => ({ path, value: canonicalFloat32(values[s][i]), tsMs: ts[i] }))
 );
+const data = vissDataObjects(dps);
 const catalog = catalogFromMap(Object.fromEntries(paths.map((p) => [p, "float"])));
 const total = SIGNALS * N;
 
 // --- sizes ---------------------------------------------------------------------------------------------------------
 const enc = new TextEncoder();
-const vissOne = (s: number) =>
-  JSON.stringify({ path: paths[s], dp: dps.slice(s * N, s * N + N).map(({ value, ts }) => ({ value, ts })) });
+const vissOne = (s: number) => JSON.stringify(data[s]);
 const jsonPerSeries = paths.reduce((a, _, s) => a + enc.encode(vissOne(s)).length, 0);
 const jsonAll = enc.encode(JSON.stringify({ action: "get", data: paths.map((_, s) => JSON.parse(vissOne(s))) })).length;
 // A VISSv2 subscription notification per sample (what a 1 Hz subscription delivers without bundling).
@@ -86,12 +94,14 @@ const notifications = dps.reduce(
     enc.encode(JSON.stringify({
       action: "subscription",
       subscriptionId: "1",
-      data: { path: d.path, dp: { value: d.value, ts: d.ts } },
-      ts: d.ts,
+      data: { path: d.path, dp: { value: formatFloat32(d.value as number), ts: formatTime(d.tsMs) } },
+      ts: formatTime(d.tsMs),
     })).length,
   0,
 );
-const ndjson = enc.encode(dps.map((d) => JSON.stringify(d)).join("\n") + "\n").length;
+const ndjson = enc.encode(
+  dps.map((d) => JSON.stringify({ path: d.path, value: d.value, ts: formatTime(d.tsMs) })).join("\n") + "\n",
+).length;
 
 const w = new AvroWriter(1 << 20);
 let avroPerSeries = 0;
@@ -103,9 +113,9 @@ for (let s = 0; s < SIGNALS; s++) {
   }]);
   avroPerSeries += w.pos;
 }
-const avroBinaryAll = encodeDatapointsAvro(dps, { catalog }).length;
-const avroContainer = encodeDatapointsAvro(dps, { catalog, framing: "container" });
-const schemaHeader = encodeDatapointsAvro([], { catalog, framing: "container" }).length;
+const avroBinaryAll = encodeDatapointsAvro(dps, catalog).length;
+const avroContainer = encodeDatapointsAvro(dps, catalog, { framing: "container" });
+const schemaHeader = encodeDatapointsAvro([], catalog, { framing: "container" }).length;
 const seqFrame = new MessageSequencer({ metadata: CONTAINER_METADATA }).frame(
   paths.map((path, s) => ({ kind: "timeseries", series: { path, datatype: float, count: N, ts, values: values[s] } })),
 ).bytes.length;
@@ -168,21 +178,67 @@ const rateSlow = (name: string, fn: () => void) => {
   const r = (total * slow) / ((performance.now() - t) / 1000);
   console.log(`${name.padEnd(62)} ${(r / 1e6).toFixed(2).padStart(8)} M datapoints/s`);
 };
-rateSlow("encode: encodeDatapointsAvro (VISSv2 strings → AVRO)", () => {
-  sink += encodeDatapointsAvro(dps, { catalog }).length;
+rateSlow("encode: encodeDatapointsAvro (typed datapoints → AVRO)", () => {
+  sink += encodeDatapointsAvro(dps, catalog).length;
 });
-rateSlow("encode: JSON.stringify VISSv2", () => {
-  sink += JSON.stringify({ data: paths.map((path, s) => ({ path, dp: dps.slice(s * N, s * N + N) })) }).length;
+rateSlow("encode: encodeVissIngest (typed datapoints → VISSv2 JSON text)", () => {
+  sink += encodeVissIngest("VIN", dps).length;
 });
-const bin = encodeDatapointsAvro(dps, { catalog });
-rateSlow("decode: readDatapoints (streaming, value text)", () => readDatapoints(bin, (_p, t) => (sink += t)));
+const bin = encodeDatapointsAvro(dps, catalog);
+rateSlow("decode: readDatapoints (streaming, typed values)", () => readDatapoints(bin, (_p, t) => (sink += t)));
 rateSlow("decode: decodeAvroToDatapoints (→ Datapoint objects)", () => {
   sink += decodeAvroToDatapoints(bin).length;
 });
-const jsonText = JSON.stringify({ data: paths.map((path, s) => ({ path, dp: dps.slice(s * N, s * N + N) })) });
+const jsonText = JSON.stringify({ data });
 rateSlow("decode: JSON.parse VISSv2", () => {
   sink += (JSON.parse(jsonText).data as unknown[]).length;
 });
+
+if (flags.baseline) await compareBaseline(flags.baseline);
+
+/** Times the baseline's string-based `encodeDatapointsAvro` against ours, alternating, per 600-datapoint batch. */
+async function compareBaseline(dir: string): Promise<void> {
+  const old = await import(new URL(`file://${Deno.realPathSync(dir)}/core/codec/mod.ts`).href);
+  const textDps = dps.map((d) => ({ path: d.path, value: formatFloat32(d.value as number), ts: formatTime(d.tsMs) }));
+  const oldBin: Uint8Array = old.encodeDatapointsAvro(textDps, { catalog });
+  const same = oldBin.length === bin.length && oldBin.every((b, i) => b === bin[i]);
+  const time = (fn: () => void) => {
+    const t = performance.now();
+    for (let i = 0; i < slow; i++) fn();
+    return ((performance.now() - t) * 1000) / slow; // µs per batch
+  };
+  const cases: Array<[string, () => void, () => void]> = [
+    [
+      "encodeDatapointsAvro",
+      () => (sink += old.encodeDatapointsAvro(textDps, { catalog }).length),
+      () => (sink += encodeDatapointsAvro(dps, catalog).length),
+    ],
+    [
+      "decodeAvroToDatapoints",
+      () => (sink += old.decodeAvroToDatapoints(bin).length),
+      () => (sink += decodeAvroToDatapoints(bin).length),
+    ],
+  ];
+  console.log(`\nbaseline ${dir} vs this checkout, µs per ${total} datapoints (alternating, 5 rounds of ${slow}):`);
+  console.log(`same bytes: ${same}`);
+  for (const [name, a, b] of cases) {
+    time(a), time(b); // warm-up
+    const olds: number[] = [], news: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      olds.push(time(a));
+      news.push(time(b));
+    }
+    const med = (xs: number[]) => xs.toSorted((x, y) => x - y)[2];
+    console.log(
+      `${name.padEnd(24)} baseline ${med(olds).toFixed(1).padStart(8)} µs  new ${
+        med(news).toFixed(1).padStart(8)
+      } µs  ` +
+        `(${(med(olds) / med(news)).toFixed(2)}× faster)  rounds old [${olds.map((x) => x.toFixed(1))}] new [${
+          news.map((x) => x.toFixed(1))
+        }]`,
+    );
+  }
+}
 
 const ratio = jsonPerSeries / avroPerSeries;
 const ratioFile = jsonPerSeries / (avroContainer.length - schemaHeader);

@@ -8,13 +8,14 @@
  * deno task obd --interface can0 --vin        # read the VIN and the DTC lists once, then exit
  * ```
  *
- * Lines: `{"line":"sample","ecu":"7E8","pid":12,"name":"engine_rpm","value":812.5,"unit":"rpm","vss":[…],"ts":…}`,
+ * Lines: `{"line":"sample","ecu":"7E8","pid":12,"name":"engine_rpm","value":812.5,"unit":"rpm","vss":[…],"ts":"2026-…Z"}`,
  * `{"line":"event","topic":"diagnostics/dtc","type":"new","code":"P0301",…}`; a summary goes to stderr.
  * @module
  */
 import { parseArgs } from "node:util";
 import { PipelineError } from "../core/errors/mod.ts";
 import { type CanLink, MemoryCanBus } from "../core/isotp/mod.ts";
+import { formatTime } from "../core/datapoint/mod.ts";
 import { EcuSimulator, ObdClient, ObdPoller, pidDef } from "../core/obd/mod.ts";
 import { openObdLink } from "../vec/obd.ts";
 
@@ -116,8 +117,8 @@ async function main(args: string[]): Promise<void> {
     const poller = new ObdPoller([client], {
       pids,
       dtcIntervalMs: dtcInterval,
-      onSample: (s) => print({ line: "sample", ...s, ts: s.timestamp, timestamp: undefined }),
-      onEvent: (e) => print({ line: "event", ...e }),
+      onSample: (s) => print({ line: "sample", ...s, ts: formatTime(s.tsMs), tsMs: undefined }),
+      onEvent: (e) => print({ line: "event", ...e, ts: formatTime(e.tsMs), tsMs: undefined }),
     });
     poller.start();
     await new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ Deno.test("obd CLI: --sim polls the simulated ECU and prints samples and DTC eve
     lines.some((l) => l.line === "event" && l.topic === "diagnostics/dtc" && l.code === "P0301" && l.qos === 1),
   );
   assert.match(r.stderr, /^obd: requests=\d+ .* health=fault\n$/);
+  // times are the canonical RFC 3339 text
+  assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.ts) && l.tsMs === undefined));
 });
 
 Deno.test("obd CLI: --sim --vin prints the VIN and the DTC lists", async () => {

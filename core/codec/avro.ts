@@ -5,37 +5,17 @@
  * Conventions (the upstream draft leaves them open):
  * - `ts` is milliseconds since the Unix epoch (UTC); container files say so in metadata `vss.ts_unit = "ms"`.
  * - The `Value` branch is chosen from the signal's VSS datatype, never from the JS value.
- * - VISSv2 values are strings; arrays are string arrays, carried in {@link Datapoint.value} as JSON text.
+ * - Values are typed (`core/datapoint` `VssValue`): numbers, bigint for 64-bit integers beyond 2^53 (AVRO `long`
+ *   carries them exactly), booleans, strings, arrays. No text is parsed or formatted here.
  * @module
  */
 import { Buffer } from "node:buffer";
+import { canonicalFloat32, type ScalarValue, type VssValue } from "../datapoint/mod.ts";
 import { PipelineError } from "../errors/mod.ts";
-import { AvroReader, AvroWriter } from "./binary.ts";
-import { type Datapoint, type IngestRequest, parseIngestBody, toVissData, VissDataError } from "../viss/mod.ts";
-import { type CatalogLike, type DatatypeCatalog, loadDatatypeCatalog, toDatatypeCatalog } from "./catalog.ts";
-import { AvroContainerWriter, type ContainerCodec, isAvroContainer, readAvroContainer } from "./container.ts";
-import {
-  type AvroDatatype,
-  avroDatatype,
-  type AvroValue,
-  BRANCH_INDEX,
-  formatScalar,
-  fromAvroValue,
-  parseArrayInput,
-  parseScalar,
-  type ScalarValue,
-} from "./datatype.ts";
+import { AvroReader, type AvroWriter } from "./binary.ts";
+import { readAvroContainer } from "./container.ts";
+import { type AvroDatatype, type AvroValue, BRANCH_INDEX, fromAvroValue } from "./datatype.ts";
 import { type AvroType, avroTypeForSchema, avroTypes, type SchemaName } from "./schemas.ts";
-
-/** What {@link encodeDatapointsAvro} accepts: a {@link Datapoint}, or one whose array value is a string array. */
-export interface DatapointInput {
-  /** Dotted VSS path. */
-  path: string;
-  /** Value as a string (or string array for `T[]` datatypes); numbers and booleans are accepted too. */
-  value: string | readonly string[] | number | boolean;
-  /** ISO 8601 timestamp. */
-  ts: string;
-}
 
 /** One timestamped value of a known signal, already in AVRO form. */
 export interface Sample {
@@ -46,7 +26,7 @@ export interface Sample {
   /** Milliseconds since the Unix epoch. */
   ts: number;
   /** Scalar, or element list for array datatypes. */
-  value: ScalarValue | readonly ScalarValue[];
+  value: VssValue;
 }
 
 /** A TimeSeries in columnar form: one signal, `count` samples. */
@@ -60,7 +40,7 @@ export interface TimeSeriesColumns {
   /** Timestamps, ms since the Unix epoch. */
   ts: ArrayLike<number>;
   /** Values (element lists for array datatypes). */
-  values: ArrayLike<ScalarValue | readonly ScalarValue[]>;
+  values: ArrayLike<VssValue>;
 }
 
 /** A `Message` to encode: a single record, a TimeSeries, or a Snapshot. */
@@ -73,7 +53,7 @@ export type MessageInput =
 // Hand-written binary writers (allocation-free; tests check them byte for byte against avsc).
 
 /** Write a `Value` record of `datatype`'s branch. */
-export function writeValue(w: AvroWriter, datatype: AvroDatatype, value: ScalarValue | readonly ScalarValue[]): void {
+export function writeValue(w: AvroWriter, datatype: AvroDatatype, value: VssValue): void {
   const branch = datatype.branch;
   w.long(BRANCH_INDEX[branch]);
   if (branch === "array") {
@@ -96,8 +76,11 @@ export function writeValue(w: AvroWriter, datatype: AvroDatatype, value: ScalarV
 function writeScalar(w: AvroWriter, branch: string, v: ScalarValue): void {
   switch (branch) {
     case "int":
-    case "long":
       w.long(v as number);
+      break;
+    case "long":
+      if (typeof v === "bigint") w.longBig(v);
+      else w.long(v as number);
       break;
     case "float":
       w.float(v as number);
@@ -118,7 +101,7 @@ function writeScalar(w: AvroWriter, branch: string, v: ScalarValue): void {
 export function writeTimeStampedRecord(
   w: AvroWriter,
   datatype: AvroDatatype,
-  record: { ts: number; value: ScalarValue | readonly ScalarValue[] },
+  record: { ts: number; value: VssValue },
 ): void {
   w.long(record.ts);
   writeValue(w, datatype, record.value);
@@ -203,35 +186,36 @@ export function writeMessageSequence(w: AvroWriter, messages: readonly MessageIn
 // ---------------------------------------------------------------------------------------------------------------
 // Hand-written readers producing datapoints.
 
-/** Receives decoded datapoints: path, ts in ms, value as VISSv2 text. */
-export type DatapointSink = (path: string, ts: number, value: string) => void;
+/** Receives decoded datapoints: path, ts in ms (as written, not yet validated), typed value. */
+export type DatapointSink = (path: string, ts: number, value: VssValue) => void;
 
-/** Read a `Value` and return its VISSv2 text. */
-export function readValueText(r: AvroReader): string {
+/** Read a `Value` as a typed value (floats as the shortest double of their float32, longs beyond 2^53 as bigint). */
+export function readValue(r: AvroReader): VssValue {
   const b = r.long();
   if (b === 6) {
-    const out: string[] = [];
+    const out: ScalarValue[] = [];
     for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
-      for (let i = 0; i < n; i++) out.push(readScalarText(r, r.long()));
+      for (let i = 0; i < n; i++) out.push(readScalar(r, r.long()));
     }
-    return JSON.stringify(out);
+    return out;
   }
-  return readScalarText(r, b);
+  return readScalar(r, b);
 }
 
-function readScalarText(r: AvroReader, b: number): string {
+function readScalar(r: AvroReader, b: number): ScalarValue {
   switch (b) {
     case 0:
+      return r.long();
     case 1:
-      return String(r.long());
+      return r.longValue();
     case 2:
-      return formatScalar("float", r.float());
+      return canonicalFloat32(r.float());
     case 3:
-      return formatScalar("double", r.double());
+      return r.double();
     case 4:
       return r.string();
     case 5:
-      return r.boolean() ? "true" : "false";
+      return r.boolean();
     default:
       throw new PipelineError("codec.union", `AVRO Value union index ${b} out of range 0..6 (byte ${r.pos})`);
   }
@@ -240,7 +224,7 @@ function readScalarText(r: AvroReader, b: number): string {
 function readRecordInto(r: AvroReader, sink: DatapointSink): void {
   const path = r.string();
   const ts = r.long();
-  sink(path, ts, readValueText(r));
+  sink(path, ts, readValue(r));
 }
 
 function readTimeSeriesInto(r: AvroReader, sink: DatapointSink): void {
@@ -249,7 +233,7 @@ function readTimeSeriesInto(r: AvroReader, sink: DatapointSink): void {
   for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
     for (let i = 0; i < n; i++) {
       const ts = r.long();
-      sink(path, ts, readValueText(r));
+      sink(path, ts, readValue(r));
     }
   }
 }
@@ -344,336 +328,7 @@ function describe(v: unknown): string {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Datapoints.
-
-/**
- * Convert a VISSv2 datapoint into a {@link Sample}, choosing the branch from the catalog datatype.
- *
- * @throws PipelineError `codec.unknown_path`, `codec.datatype`, `codec.value`, `codec.ts`
- */
-export function datapointToSample(dp: DatapointInput, catalog: CatalogLike): Sample {
-  const path = dp.path;
-  const datatype = resolveDatatype(path, toDatatypeCatalog(catalog));
-  const value = datatype.branch === "array"
-    ? parseArrayInput(dp.value, datatype, path).map((x, i) =>
-      parseScalar(x, datatype.elementVss, { path, field: `value[${i}]` })
-    )
-    : parseScalar(dp.value, datatype.elementVss, { path });
-  return { path, datatype, ts: parseTs(dp.ts, path), value };
-}
-
-function resolveDatatype(path: unknown, cat: DatatypeCatalog): AvroDatatype {
-  if (typeof path !== "string" || path === "") {
-    throw new PipelineError("codec.value", `path ${describe(path)} is not a VSS path`, { path: "path" });
-  }
-  const vss = cat.datatypeOf(path);
-  if (vss === undefined) {
-    throw new PipelineError(
-      "codec.unknown_path",
-      `${path}: not in the VSS catalog, so the AVRO Value branch cannot be chosen (check the path or the catalog)`,
-      { path },
-    );
-  }
-  return avroDatatype(vss, { path });
-}
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-let parsedDay = "";
-let parsedDayMs = NaN;
-
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NaN;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-function two(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
-}
-
-/** `YYYY-MM-DDTHH:MM:SS[.f…]Z` without Date (NaN when the text has another form). */
-function fastIsoMs(s: string): number {
-  const len = s.length;
-  if (
-    len < 20 || s.charCodeAt(len - 1) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */ ||
-    s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || (len > 20 && s.charCodeAt(19) !== 46 /* . */)
-  ) return NaN;
-  let dayMs: number;
-  if (s.startsWith(parsedDay) && parsedDay !== "") dayMs = parsedDayMs;
-  else {
-    if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN;
-    const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
-    dayMs = Date.UTC(y, mo - 1, d);
-    const check = new Date(dayMs);
-    if (
-      !(y >= 100) || check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d
-    ) return NaN;
-    parsedDay = s.slice(0, 11);
-    parsedDayMs = dayMs;
-  }
-  const h = two(s, 11), mi = two(s, 14), se = two(s, 17);
-  if (!(h < 24 && mi < 60 && se < 60)) return NaN;
-  let frac = 0;
-  if (len > 20) {
-    if (len === 21) return NaN;
-    const end = Math.min(len - 1, 23);
-    frac = digits(s, 20, end);
-    if (end - 20 === 1) frac *= 100;
-    else if (end - 20 === 2) frac *= 10;
-    if (len - 1 > 23 && Number.isNaN(digits(s, 23, len - 1))) return NaN;
-  }
-  if (Number.isNaN(frac)) return NaN;
-  return dayMs + h * 3_600_000 + mi * 60_000 + se * 1000 + frac;
-}
-
-/** Date.parse normalises 2026-02-30 to March 2; refuse days the month does not have. */
-function validDay(ts: string): boolean {
-  const y = digits(ts, 0, 4), mo = digits(ts, 5, 7), d = digits(ts, 8, 10);
-  const c = new Date(0);
-  c.setUTCFullYear(y, mo - 1, d);
-  return c.getUTCMonth() === mo - 1 && c.getUTCDate() === d;
-}
-
-/** Parse an ISO 8601 timestamp to ms since the epoch. @throws PipelineError `codec.ts` */
-export function parseTs(ts: unknown, path = "<signal>"): number {
-  let ms = typeof ts === "string" ? fastIsoMs(ts) : NaN;
-  if (Number.isNaN(ms)) ms = typeof ts === "string" && ISO.test(ts) && validDay(ts) ? Date.parse(ts) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new PipelineError(
-      "codec.ts",
-      `${path}: ts ${describe(ts)} is not an ISO 8601 UTC timestamp (e.g. 2026-11-23T10:30:53.123Z)`,
-      { path },
-    );
-  }
-  return ms;
-}
-
-const DAY_MS = 86_400_000;
-const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
-const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
-let cachedDay = NaN;
-let cachedPrefix = "";
-
-/** ms since the epoch → ISO 8601 UTC (millisecond precision). @throws PipelineError `codec.ts` out of range */
-export function formatTs(ms: number): string {
-  if (!(Math.abs(ms) <= 8.64e15)) {
-    throw new PipelineError("codec.ts", `ts ${ms} ms is outside the range of dates`);
-  }
-  const t = Math.floor(ms);
-  const day = Math.floor(t / DAY_MS);
-  if (day !== cachedDay) {
-    const iso = new Date(day * DAY_MS).toISOString();
-    cachedPrefix = iso.slice(0, iso.indexOf("T") + 1);
-    cachedDay = day;
-  }
-  let r = t - day * DAY_MS;
-  const h = Math.floor(r / 3_600_000);
-  r -= h * 3_600_000;
-  const m = Math.floor(r / 60_000);
-  r -= m * 60_000;
-  const s = Math.floor(r / 1000);
-  return cachedPrefix + PAD2[h] + ":" + PAD2[m] + ":" + PAD2[s] + "." + PAD3[r - s * 1000] + "Z";
-}
-
-/**
- * Group samples into messages: signals with two or more samples become a TimeSeries each (in first-seen order),
- * the remaining single samples one Snapshot (or a single record when there is only one).
- */
-export function groupSamples(samples: readonly Sample[]): MessageInput[] {
-  const byPath = new Map<string, Sample[]>();
-  for (const s of samples) {
-    const list = byPath.get(s.path);
-    if (list) list.push(s);
-    else byPath.set(s.path, [s]);
-  }
-  const messages: MessageInput[] = [];
-  const singles: Sample[] = [];
-  for (const [path, list] of byPath) {
-    if (list.length === 1) {
-      singles.push(list[0]);
-      continue;
-    }
-    messages.push({
-      kind: "timeseries",
-      series: {
-        path,
-        datatype: list[0].datatype,
-        count: list.length,
-        ts: list.map((s) => s.ts),
-        values: list.map((s) => s.value),
-      },
-    });
-  }
-  if (singles.length === 1) messages.push({ kind: "record", sample: singles[0] });
-  else if (singles.length > 1) {
-    let start = Infinity, end = -Infinity;
-    for (const s of singles) {
-      if (s.ts < start) start = s.ts;
-      if (s.ts > end) end = s.ts;
-    }
-    messages.push({ kind: "snapshot", start, end, samples: singles });
-  }
-  return messages;
-}
-
-/** Output framing of {@link encodeDatapointsAvro}. */
-export type AvroFraming = "binary" | "container";
-
-/** Options for {@link encodeDatapointsAvro}. */
-export interface EncodeDatapointsOptions {
-  /**
-   * path → VSS datatype: a {@link DatatypeCatalog} or a `VssCatalog` from `core/vss` (`loadVssCatalog`);
-   * default: the shipped VSS 4.0 catalog (needs read permission for `assets/`).
-   */
-  catalog?: CatalogLike;
-  /**
-   * `binary` (default): one raw `MessageSequence` datum, the compact form for MQTT and HTTP push.
-   * `container`: an object container file of `Message` datums, self-describing, for files and uploads.
-   */
-  framing?: AvroFraming;
-  /** Container codec (default `deflate`). */
-  codec?: ContainerCodec;
-  /** Extra container metadata. */
-  metadata?: Record<string, string>;
-  /** Vehicle identification number, carried in container metadata `vss.vin` (container framing only). */
-  vin?: string;
-}
-
-/** Container metadata key holding the VIN. */
-export const VIN_METADATA_KEY = "vss.vin";
-/** HTTP media type of AVRO bodies. */
-export const AVRO_CONTENT_TYPE = "application/avro";
-
-/** Container metadata written by this module. */
-export const CONTAINER_METADATA: Readonly<Record<string, string>> = {
-  "vss.ts_unit": "ms",
-  "vss.schema_source": "COVESA vss-tools serialization@4c27490 serializations/avro/schemas",
-};
-
-/**
- * Encode VISSv2 datapoints as AVRO (see {@link EncodeDatapointsOptions.framing}).
- * Signals with several datapoints become TimeSeries, single ones a Snapshot.
- *
- * @throws PipelineError naming the datapoint index, the signal, the field and the value that do not fit
- */
-export function encodeDatapointsAvro(
-  datapoints: readonly DatapointInput[],
-  options: EncodeDatapointsOptions = {},
-): Uint8Array {
-  const catalog = toDatatypeCatalog(options.catalog ?? loadDatatypeCatalog());
-  if (options.vin !== undefined && options.framing !== "container") {
-    throw new PipelineError("codec.framing", 'a VIN can only travel in container framing (framing: "container")');
-  }
-  // Group by path (first-seen order), resolving each signal's datatype once; then parse and write in one pass,
-  // without intermediate sample objects.
-  const groups = new Map<string, { path: string; datatype: AvroDatatype; idx: number[] }>();
-  const order: Array<{ path: string; datatype: AvroDatatype; idx: number[] }> = [];
-  let cur = 0;
-  const indexed = (e: unknown): never => {
-    if (e instanceof PipelineError) {
-      throw new PipelineError(e.code, `datapoint ${cur}: ${e.message}`, { path: e.path, cause: e });
-    }
-    throw e;
-  };
-  for (cur = 0; cur < datapoints.length; cur++) {
-    const path = datapoints[cur].path;
-    let g = groups.get(path);
-    if (!g) {
-      try {
-        g = { path, datatype: resolveDatatype(path, catalog), idx: [] };
-      } catch (e) {
-        indexed(e);
-      }
-      groups.set(path, g!);
-      order.push(g!);
-    }
-    g!.idx.push(cur);
-  }
-  const series = order.filter((g) => g.idx.length > 1);
-  const singles = order.filter((g) => g.idx.length === 1);
-  const value = (i: number, dt: AvroDatatype, path: string) => {
-    const v = datapoints[i].value;
-    return dt.branch === "array"
-      ? parseArrayInput(v, dt, path).map((x, k) => parseScalar(x, dt.elementVss, { path, field: `value[${k}]` }))
-      : parseScalar(v, dt.elementVss, { path });
-  };
-  const writeMessages = (w: AvroWriter, commit: () => void) => {
-    try {
-      for (const g of series) {
-        const { path, datatype, idx } = g;
-        w.long(1); // Message.item = TimeSeries
-        w.string(path);
-        w.long(idx.length);
-        w.long(idx.length);
-        for (let k = 0; k < idx.length; k++) {
-          cur = idx[k];
-          w.long(parseTs(datapoints[cur].ts, path));
-          writeValue(w, datatype, value(cur, datatype, path));
-        }
-        w.long(0);
-        commit();
-      }
-      if (singles.length === 0) return;
-      const ts = singles.map((g) => {
-        cur = g.idx[0];
-        return parseTs(datapoints[cur].ts, g.path);
-      });
-      if (singles.length === 1) w.long(0); // SpecifiedTimeStampedRecord
-      else {
-        w.long(2); // Snapshot
-        w.long(singles.length);
-        let start = Infinity, end = -Infinity;
-        for (const t of ts) {
-          if (t < start) start = t;
-          if (t > end) end = t;
-        }
-        w.long(start);
-        w.long(end);
-        w.long(singles.length);
-      }
-      for (let k = 0; k < singles.length; k++) {
-        const g = singles[k];
-        cur = g.idx[0];
-        w.string(g.path);
-        w.long(ts[k]);
-        writeValue(w, g.datatype, value(cur, g.datatype, g.path));
-      }
-      if (singles.length > 1) w.long(0);
-      commit();
-    } catch (e) {
-      indexed(e);
-    }
-  };
-  const messageCount = series.length + (singles.length > 0 ? 1 : 0);
-  if (options.framing === "container") {
-    const cw = new AvroContainerWriter({
-      schema: avroTypes().Message.schema(),
-      codec: options.codec,
-      metadata: {
-        ...CONTAINER_METADATA,
-        ...options.metadata,
-        ...(options.vin !== undefined ? { [VIN_METADATA_KEY]: options.vin } : {}),
-      },
-    });
-    writeMessages(cw.datum, () => cw.commit());
-    return cw.finish();
-  }
-  const w = new AvroWriter(Math.max(256, datapoints.length * 16));
-  if (messageCount > 0) {
-    w.long(messageCount);
-    writeMessages(w, () => {});
-  }
-  w.long(0);
-  return w.toBytes();
-}
-
-/** Result of {@link decodeAvroContainer}. */
+/** Result of {@link readContainerDatapoints}. */
 export interface DecodedContainer {
   /** Top-level record name of the writer schema. */
   schemaName: string;
@@ -692,6 +347,36 @@ function schemaNameOf(schema: unknown): string {
 }
 
 const equalCache = new Map<string, AvroType | null>();
+
+/** The avsc resolver from the writer schema `schema` to ours (`resolver` null: the schemas are equal). */
+function resolverOf(
+  key: string,
+  schema: unknown,
+  ours: AvroType,
+  source = "<avro>",
+): { resolver: AvroType | null; res: unknown } {
+  let resolver = equalCache.get(key);
+  try {
+    if (resolver === undefined) {
+      // Names decide schema resolution; writers that put the records in a namespace (the early draft used "VSS")
+      // are accepted by matching unqualified names.
+      const writer = avroTypeForSchema(stripNamespaces(schema)) as AvroType & { equals(o: unknown): boolean };
+      resolver = writer.equals(ours) ? null : writer;
+      if (equalCache.size > 64) equalCache.clear();
+      equalCache.set(key, resolver);
+    }
+    const res = resolver === null
+      ? undefined
+      : (ours as unknown as { createResolver(t: unknown): unknown }).createResolver(resolver);
+    return { resolver, res };
+  } catch (cause) {
+    throw new PipelineError(
+      "codec.schema",
+      `${source}: the container's writer schema cannot be read as ours: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+}
 
 /**
  * Stream the datapoints of an object container file into `sink`. The writer schema must be one of
@@ -715,19 +400,8 @@ export function readContainerDatapoints(
   }
   const ours = avroTypes()[name];
   const key = c.metadata["avro.schema"];
-  let resolver = equalCache.get(key);
-  if (resolver === undefined) {
-    // Names decide schema resolution; writers that put the records in a namespace (the early draft used "VSS")
-    // are accepted by matching unqualified names.
-    const writer = avroTypeForSchema(stripNamespaces(c.schema)) as AvroType & { equals(o: unknown): boolean };
-    resolver = writer.equals(ours) ? null : writer;
-    if (equalCache.size > 64) equalCache.clear();
-    equalCache.set(key, resolver);
-  }
+  const { resolver, res } = resolverOf(key, c.schema, ours, options.source);
   let count = 0;
-  const res = resolver === null
-    ? undefined
-    : (ours as unknown as { createResolver(t: unknown): unknown }).createResolver(resolver);
   for (const block of c.blocks) {
     if (resolver === null) {
       const r = new AvroReader(block.data);
@@ -736,9 +410,15 @@ export function readContainerDatapoints(
     } else {
       let pos = 0;
       for (let i = 0; i < block.count; i++) {
-        const { value, offset } = (ours as unknown as {
-          decode(b: Uint8Array, p: number, r: unknown): { value: unknown; offset: number };
-        }).decode(asBuffer(block.data), pos, res);
+        let decoded: { value: unknown; offset: number };
+        try {
+          decoded = (ours as unknown as {
+            decode(b: Uint8Array, p: number, r: unknown): { value: unknown; offset: number };
+          }).decode(asBuffer(block.data), pos, res);
+        } catch (cause) {
+          throw new PipelineError("codec.decode", `container datum ${i}: ${(cause as Error).message}`, { cause });
+        }
+        const { value, offset } = decoded;
         if (offset < 0) throw new PipelineError("codec.truncated", "container block ends inside a datum");
         pos = offset;
         objectDatapoints(name, value, sink);
@@ -793,80 +473,54 @@ export function objectDatapoints(schema: SchemaName, value: unknown, sink: Datap
   }
 }
 
-/**
- * Decode AVRO bytes into VISSv2 datapoints. Accepts an object container file (any codec this module supports; schema
- * SpecifiedTimeStampedRecord, TimeSeries, Snapshot, Message or MessageSequence) or one raw `MessageSequence` datum
- * (what {@link encodeDatapointsAvro} writes by default).
- *
- * @throws PipelineError `codec.*` for malformed data
- */
-export function decodeAvroToDatapoints(
-  bytes: Uint8Array,
-  options: { source?: string; maxBlockBytes?: number; maxDatapoints?: number } = {},
-): Datapoint[] {
-  return decodeAvroPayload(bytes, options).datapoints;
-}
+/** Container metadata key holding the VIN. */
+export const VIN_METADATA_KEY = "vss.vin";
+/** HTTP media type of AVRO bodies. */
+export const AVRO_CONTENT_TYPE = "application/avro";
 
-/** Result of {@link decodeAvroPayload}. */
-export interface AvroPayload {
-  /** The datapoints in message order. */
-  datapoints: Datapoint[];
-  /** Container header metadata (empty for raw binary). */
-  metadata: Record<string, string>;
-  /** VIN from metadata `vss.vin`, when present. */
-  vin?: string;
-  /** Sequence number from metadata `vss.sequence` (MessageSequencer frames), when present. */
-  sequence?: number;
-}
+/** Container metadata written by this module. */
+export const CONTAINER_METADATA: Readonly<Record<string, string>> = {
+  "vss.ts_unit": "ms",
+  "vss.schema_source": "COVESA vss-tools serialization@4c27490 serializations/avro/schemas",
+};
 
 /**
- * Like {@link decodeAvroToDatapoints}, plus the container metadata, VIN and sequence number: what an ingest endpoint
- * for `Content-Type: application/avro` needs. `maxDatapoints` stops decoding early (`codec.too_many`).
+ * Group samples into messages: signals with two or more samples become a TimeSeries each (in first-seen order),
+ * the remaining single samples one Snapshot (or a single record when there is only one).
  */
-export function decodeAvroPayload(
-  bytes: Uint8Array,
-  options: { source?: string; maxBlockBytes?: number; maxDatapoints?: number } = {},
-): AvroPayload {
-  const datapoints: Datapoint[] = [];
-  const max = options.maxDatapoints ?? Infinity;
-  const sink: DatapointSink = (path, ts, value) => {
-    if (datapoints.length >= max) {
-      throw new PipelineError("codec.too_many", `more than ${max} datapoints in one AVRO body; send fewer per request`);
+export function groupSamples(samples: readonly Sample[]): MessageInput[] {
+  const byPath = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const list = byPath.get(s.path);
+    if (list) list.push(s);
+    else byPath.set(s.path, [s]);
+  }
+  const messages: MessageInput[] = [];
+  const singles: Sample[] = [];
+  for (const [path, list] of byPath) {
+    if (list.length === 1) {
+      singles.push(list[0]);
+      continue;
     }
-    datapoints.push({ path, value, ts: formatTs(ts) });
-  };
-  if (!isAvroContainer(bytes)) {
-    readDatapoints(bytes, sink);
-    return { datapoints, metadata: {} };
+    messages.push({
+      kind: "timeseries",
+      series: {
+        path,
+        datatype: list[0].datatype,
+        count: list.length,
+        ts: list.map((s) => s.ts),
+        values: list.map((s) => s.value),
+      },
+    });
   }
-  const { metadata } = readContainerDatapoints(bytes, sink, options);
-  const out: AvroPayload = { datapoints, metadata };
-  if (metadata[VIN_METADATA_KEY] !== undefined) out.vin = metadata[VIN_METADATA_KEY];
-  const seq = metadata["vss.sequence"];
-  if (seq !== undefined && /^\d+$/.test(seq)) out.sequence = Number(seq);
-  return out;
-}
-
-/**
- * Turn an AVRO ingest body (`Content-Type: application/avro`) into the same `{vin, datapoints}` the JSON ingest
- * produces, validated by `core/viss` `parseIngestBody` (same path, ts, value and VIN rules). The VIN comes from
- * container metadata `vss.vin`, else from `options.vin` (e.g. a request header).
- *
- * @throws VissDataError (`viss.*`) for data the JSON ingest would refuse too; PipelineError `codec.*` for bodies that
- *   are not valid AVRO of the schema set
- */
-export function avroIngestRequest(
-  bytes: Uint8Array,
-  options: { vin?: string; maxDatapoints?: number; maxBlockBytes?: number } = {},
-): IngestRequest {
-  const payload = decodeAvroPayload(bytes, options);
-  const vin = payload.vin ?? options.vin;
-  if (vin === undefined) {
-    throw new VissDataError(
-      "viss.vin",
-      `AVRO body carries no VIN: send a container file with metadata "${VIN_METADATA_KEY}" or give the VIN separately`,
-      { path: VIN_METADATA_KEY },
-    );
+  if (singles.length === 1) messages.push({ kind: "record", sample: singles[0] });
+  else if (singles.length > 1) {
+    let start = Infinity, end = -Infinity;
+    for (const s of singles) {
+      if (s.ts < start) start = s.ts;
+      if (s.ts > end) end = s.ts;
+    }
+    messages.push({ kind: "snapshot", start, end, samples: singles });
   }
-  return parseIngestBody(toVissData(vin, payload.datapoints), { maxDatapoints: options.maxDatapoints });
+  return messages;
 }

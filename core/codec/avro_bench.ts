@@ -1,3 +1,5 @@
+import { canonicalFloat32 } from "../datapoint/mod.ts";
+import { vissDataObjects } from "../viss/mod.ts";
 import {
   avroDatatype,
   avroTypes,
@@ -6,7 +8,6 @@ import {
   type Datapoint,
   decodeAvroToDatapoints,
   encodeDatapointsAvro,
-  formatFloat32,
   readDatapoints,
   TimeSeriesBundler,
   writeTimeSeries,
@@ -19,12 +20,12 @@ const paths = Array.from({ length: SIGNALS }, (_, i) => `Vehicle.Powertrain.Sign
 const ts = new Float64Array(N).map((_, i) => T0 + i * 1000);
 const values = paths.map((_, s) => new Float64Array(N).map((_, i) => Math.fround(20 + s + Math.sin(i / 7) * 5)));
 const dps: Datapoint[] = paths.flatMap((path, s) =>
-  Array.from({ length: N }, (_, i) => ({ path, value: formatFloat32(values[s][i]), ts: new Date(ts[i]).toISOString() }))
+  Array.from({ length: N }, (_, i) => ({ path, value: canonicalFloat32(values[s][i]), tsMs: ts[i] }))
 );
 const catalog = catalogFromMap(Object.fromEntries(paths.map((p) => [p, "float"])));
 const w = new AvroWriter(64 * 1024);
-const binary = encodeDatapointsAvro(dps, { catalog });
-const json = JSON.stringify(paths.map((path) => ({ path, dp: dps.filter((d) => d.path === path) })));
+const binary = encodeDatapointsAvro(dps, catalog);
+const json = JSON.stringify(vissDataObjects(dps));
 const tsObj = {
   signal_identifier: paths[0],
   count: N,
@@ -56,12 +57,12 @@ Deno.bench("encode TimeSeries 10×60 float, avsc toBuffer (per 600 dp)", { group
   for (let s = 0; s < SIGNALS; s++) sink += avroTypes().TimeSeries.toBuffer(tsObj).length;
 });
 
-Deno.bench("encodeDatapointsAvro from VISSv2 strings (per 600 dp)", { group: "encode" }, () => {
-  sink += encodeDatapointsAvro(dps, { catalog }).length;
+Deno.bench("encodeDatapointsAvro from typed datapoints (per 600 dp)", { group: "encode" }, () => {
+  sink += encodeDatapointsAvro(dps, catalog).length;
 });
 
-Deno.bench("JSON.stringify VISSv2 (per 600 dp)", { group: "encode" }, () => {
-  sink += JSON.stringify(paths.map((path, s) => ({ path, dp: dps.slice(s * N, s * N + N) }))).length;
+Deno.bench("JSON.stringify VISSv2 data objects (per 600 dp)", { group: "encode" }, () => {
+  sink += JSON.stringify(vissDataObjects(dps)).length;
 });
 
 Deno.bench("readDatapoints (streaming, per 600 dp)", { group: "decode", baseline: true }, () => {

@@ -76,6 +76,26 @@ export class AvroWriter {
     this.pos = pos;
   }
 
+  /** Write an AVRO `long` given as a bigint (any value in -2^63..2^63-1; the caller checks the range). */
+  longBig(n: bigint): void {
+    this.ensure(10);
+    let z = n >= 0n ? n << 1n : ((-n) << 1n) - 1n;
+    const buf = this.#buf;
+    let pos = this.pos;
+    while (z > 0x7fn) {
+      buf[pos++] = Number(z & 0x7fn) | 0x80;
+      z >>= 7n;
+    }
+    buf[pos++] = Number(z);
+    this.pos = pos;
+  }
+
+  /** Write an AVRO `long` given as a safe integer or a bigint. */
+  longValue(n: number | bigint): void {
+    if (typeof n === "bigint") this.longBig(n);
+    else this.long(n);
+  }
+
   /** Write an AVRO `float` (4 bytes, little endian). */
   float(v: number): void {
     this.ensure(4);
@@ -189,6 +209,27 @@ export class AvroReader {
     }
     this.pos = pos;
     return (lo >>> 1) ^ -(lo & 1);
+  }
+
+  /**
+   * Read an AVRO `long` exactly: a number when it is a safe integer, else a bigint (64-bit values beyond 2^53).
+   * @throws PipelineError `codec.varint` for a varint longer than 10 bytes, `codec.truncated`
+   */
+  longValue(): number | bigint {
+    const start = this.pos;
+    const n = this.long();
+    if (Number.isSafeInteger(n) && this.pos - start < 8) return n;
+    let z = 0n, shift = 0n;
+    for (let i = start; i < this.pos; i++) {
+      z |= BigInt(this.#buf[i] & 0x7f) << shift;
+      shift += 7n;
+    }
+    if (this.pos - start > 10) {
+      throw new PipelineError("codec.varint", `AVRO long at byte ${start} is longer than 10 bytes`);
+    }
+    const v = z & 1n ? -(z >> 1n) - 1n : z >> 1n;
+    const asNumber = Number(v);
+    return Number.isSafeInteger(asNumber) ? asNumber : v;
   }
 
   /** Read an AVRO `float`. */

@@ -13,7 +13,8 @@ import {
 } from "./avro.ts";
 import { AvroWriter } from "./binary.ts";
 import { AvroContainerWriter, type ContainerCodec, readAvroContainer } from "./container.ts";
-import type { AvroDatatype, ScalarValue } from "./datatype.ts";
+import type { VssValue } from "../datapoint/mod.ts";
+import type { AvroDatatype } from "./datatype.ts";
 import { avroTypes } from "./schemas.ts";
 
 /** Options for {@link TimeSeriesBundler}. */
@@ -31,13 +32,12 @@ export interface TimeSeriesBundlerOptions {
 class Window implements TimeSeriesColumns {
   count = 0;
   ts: Float64Array;
-  values: Float64Array | Array<ScalarValue | readonly ScalarValue[]>;
+  values: Float64Array | VssValue[];
   constructor(readonly path: string, readonly datatype: AvroDatatype, capacity: number) {
     this.ts = new Float64Array(capacity);
     const b = datatype.branch;
-    this.values = b === "int" || b === "long" || b === "float" || b === "double"
-      ? new Float64Array(capacity)
-      : new Array(capacity);
+    // long may carry bigints (64-bit values beyond 2^53): a plain array.
+    this.values = b === "int" || b === "float" || b === "double" ? new Float64Array(capacity) : new Array(capacity);
   }
 }
 
@@ -87,7 +87,7 @@ export class TimeSeriesBundler {
   addValue(
     path: string,
     datatype: AvroDatatype,
-    point: { ts: number; value: ScalarValue | readonly ScalarValue[] },
+    point: { ts: number; value: VssValue },
   ): void {
     this.#append(path, datatype, point.ts, point.value);
   }
@@ -97,7 +97,7 @@ export class TimeSeriesBundler {
     this.#append(path, datatype, ts, value);
   }
 
-  #append(path: string, datatype: AvroDatatype, ts: number, value: ScalarValue | readonly ScalarValue[]): void {
+  #append(path: string, datatype: AvroDatatype, ts: number, value: VssValue): void {
     let w = this.#windows.get(path);
     if (!w) {
       w = new Window(path, datatype, this.#maxCount);

@@ -26,6 +26,20 @@ export function toDatatypeCatalog(catalog: CatalogLike): DatatypeCatalog {
   return { datatypeOf: (path) => catalog.get(path)?.datatype };
 }
 
+/**
+ * A catalog as the schema of a `core/datapoint` `DatapointValidator` (`get(path) → {datatype}`); a `core/vss`
+ * `VssCatalog` already is one (with min/max/allowed) and is passed through.
+ */
+export function catalogSchema(catalog: CatalogLike): VssCatalogLike {
+  if ("get" in catalog) return catalog;
+  return {
+    get: (path) => {
+      const datatype = catalog.datatypeOf(path);
+      return datatype === undefined ? undefined : { datatype };
+    },
+  };
+}
+
 /** Default catalog file, shipped in `assets/`. */
 export const DEFAULT_VSS_CATALOG = new URL("../../assets/vss/vss_release_4.0.json", import.meta.url);
 

@@ -1,9 +1,12 @@
 /**
- * VSS datatypes and the AVRO `Value` union: which branch a signal uses, and how a VISSv2 string value is turned into
- * that branch and back.
+ * VSS datatypes and the AVRO `Value` union: which branch a signal uses, whether a typed value fits it, and the
+ * wrapped (avsc) form of typed values.
  * @module
  */
+import { canonicalFloat32, type ScalarValue, type VssValue } from "../datapoint/mod.ts";
 import { PipelineError } from "../errors/mod.ts";
+
+export type { ScalarValue, VssValue };
 
 /** The branches of the `Value.item` union, in schema order (the index is the union index on the wire). */
 export const VALUE_BRANCHES = ["int", "long", "float", "double", "string", "boolean", "array"] as const;
@@ -29,6 +32,10 @@ interface ScalarInfo {
   max?: number;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 const SCALARS: Readonly<Record<string, ScalarInfo>> = {
   int8: { branch: "int", min: -128, max: 127 },
   uint8: { branch: "int", min: 0, max: 255 },
@@ -36,8 +43,8 @@ const SCALARS: Readonly<Record<string, ScalarInfo>> = {
   uint16: { branch: "int", min: 0, max: 65535 },
   int32: { branch: "int", min: -2147483648, max: 2147483647 },
   uint32: { branch: "long", min: 0, max: 4294967295 },
-  int64: { branch: "long", min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
-  uint64: { branch: "long", min: 0, max: Number.MAX_SAFE_INTEGER },
+  int64: { branch: "long" },
+  uint64: { branch: "long", min: 0 },
   float: { branch: "float" },
   double: { branch: "double" },
   string: { branch: "string" },
@@ -54,6 +61,10 @@ export interface AvroDatatype {
   readonly element: ScalarBranch;
   /** Scalar VSS datatype (for arrays: the element datatype). */
   readonly elementVss: string;
+  /** Smallest element value of an integer datatype that fits without a bigint (`-Infinity`: none). */
+  readonly min: number;
+  /** Largest element value of an integer datatype that fits without a bigint (`Infinity`: none). */
+  readonly max: number;
 }
 
 const resolved = new Map<string, AvroDatatype>();
@@ -81,161 +92,143 @@ export function avroDatatype(vss: string, options: { path?: string } = {}): Avro
       { path: options.path },
     );
   }
-  r = { vss, branch: isArray ? "array" : info.branch, element: info.branch, elementVss: elem };
+  r = {
+    vss,
+    branch: isArray ? "array" : info.branch,
+    element: info.branch,
+    elementVss: elem,
+    min: info.min ?? -Infinity,
+    max: info.max ?? Infinity,
+  };
   resolved.set(vss, r);
   return r;
 }
 
-function fail(path: string, field: string, value: unknown, why: string): never {
-  throw new PipelineError("codec.value", `${path}: ${field} ${JSON.stringify(value)} ${why}`, { path });
-}
-
-/** A scalar JS value of a `Value` branch. */
-export type ScalarValue = number | string | boolean;
-
-/**
- * Parse one scalar given as a VISSv2 string (numbers and booleans are accepted too) into the JS value of
- * `elementVss`'s branch, checking ranges.
- *
- * @throws PipelineError `codec.value` naming the signal, the field and the value
- */
-export function parseScalar(
-  input: unknown,
-  elementVss: string,
-  options: { path?: string; field?: string } = {},
-): ScalarValue {
-  const path = options.path ?? "<signal>";
-  const field = options.field ?? "value";
-  const info = SCALARS[elementVss];
-  if (!info) return fail(path, field, input, `has VSS datatype "${elementVss}", which has no AVRO mapping`);
-  switch (info.branch) {
-    case "string":
-      if (typeof input !== "string") return fail(path, field, input, "is not a string (VSS datatype string)");
-      return input;
-    case "boolean":
-      if (input === true || input === "true") return true;
-      if (input === false || input === "false") return false;
-      return fail(path, field, input, `is not a boolean ("true" or "false") (VSS datatype ${elementVss})`);
+function scalarProblem(v: unknown, dt: AvroDatatype): string | undefined {
+  const info = SCALARS[dt.elementVss];
+  switch (dt.element) {
+    case "int":
+      return typeof v === "number" && Number.isInteger(v) && v >= info.min! && v <= info.max!
+        ? undefined
+        : `${describe(v)} is not a ${dt.elementVss} (${info.min}..${info.max})`;
+    case "long":
+      if (typeof v === "number") {
+        if (!Number.isSafeInteger(v)) return `${describe(v)} is not an integer (${dt.elementVss})`;
+        if (info.min !== undefined && v < info.min) return `${v} is below ${info.min} (${dt.elementVss})`;
+        return info.max !== undefined && v > info.max ? `${v} is above ${info.max} (${dt.elementVss})` : undefined;
+      }
+      if (typeof v !== "bigint") return `${describe(v)} is not an integer (${dt.elementVss})`;
+      if (v < INT64_MIN || v > INT64_MAX || (info.min !== undefined && v < 0n)) {
+        return `${v} has no AVRO long form (${dt.elementVss}; AVRO long is -2^63..2^63-1)`;
+      }
+      return undefined;
     case "float":
-    case "double": {
-      const n = typeof input === "number" ? input : typeof input === "string" ? parseNumber(input) : NaN;
-      if (Number.isNaN(n) && input !== "NaN" && !(typeof input === "number")) {
-        return fail(path, field, input, `is not a number (VSS datatype ${elementVss})`);
-      }
-      if (info.branch === "float" && Number.isFinite(n) && Math.abs(n) > 3.4028234663852886e38) {
-        return fail(path, field, input, "is out of range for VSS datatype float (|x| <= 3.4028235e38)");
-      }
-      return n;
-    }
-    default: {
-      const n = typeof input === "number" ? input : typeof input === "string" ? parseNumber(input) : NaN;
-      if (!Number.isInteger(n)) {
-        return fail(path, field, input, `is not an integer (VSS datatype ${elementVss})`);
-      }
-      if (n < info.min! || n > info.max!) {
-        return fail(path, field, input, `is out of range for VSS datatype ${elementVss} (${info.min}..${info.max})`);
-      }
-      return n;
-    }
+      return typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX
+        ? undefined
+        : `${describe(v)} is not a finite float32`;
+    case "double":
+      return typeof v === "number" && Number.isFinite(v) ? undefined : `${describe(v)} is not a finite double`;
+    case "string":
+      return typeof v === "string" ? undefined : `${describe(v)} is not a string`;
+    default:
+      return typeof v === "boolean" ? undefined : `${describe(v)} is not a boolean`;
   }
 }
 
-function parseNumber(s: string): number {
-  const n = Number(s); // decimal, exponent, ±Infinity; ignores surrounding whitespace; "" and "  " give 0
-  if (n === 0 && !/\d/.test(s)) return NaN;
-  if (s.length > 2 && Number.isInteger(n) && /[xob]/i.test(s)) return NaN; // no 0x/0o/0b literals
-  return n;
+/** True when scalar `v` fits the element branch of `dt` (the fast check; {@link valueProblem} says why not). */
+function scalarFits(v: unknown, dt: AvroDatatype): boolean {
+  switch (dt.element) {
+    case "float":
+      return typeof v === "number" && Math.abs(v) <= FLOAT32_MAX;
+    case "double":
+      return typeof v === "number" && v - v === 0;
+    case "string":
+      return typeof v === "string";
+    case "boolean":
+      return typeof v === "boolean";
+    case "int":
+      return typeof v === "number" && Number.isInteger(v) && v >= dt.min && v <= dt.max;
+    default:
+      return typeof v === "number"
+        ? Number.isSafeInteger(v) && v >= dt.min && v <= dt.max
+        : scalarProblem(v, dt) === undefined;
+  }
+}
+
+/** True when the typed `value` fits `datatype`'s `Value` branch (per datapoint, allocation-free). */
+export function valueFits(value: VssValue, datatype: AvroDatatype): boolean {
+  if (datatype.branch !== "array") return !Array.isArray(value) && scalarFits(value, datatype);
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (!scalarFits(value[i], datatype)) return false;
+  return true;
+}
+
+/**
+ * Why the typed `value` does not fit `datatype`'s `Value` branch (a string for a float signal, an array for a scalar,
+ * 2^64-1 for a `uint64`, which AVRO `long` cannot carry), or undefined when it fits. Checked before anything is written.
+ */
+export function valueProblem(value: VssValue, datatype: AvroDatatype): string | undefined {
+  if (datatype.branch !== "array") {
+    return Array.isArray(value) ? `an array is not a ${datatype.vss}` : scalarProblem(value, datatype);
+  }
+  if (!Array.isArray(value)) return `${describe(value)} is not an array (${datatype.vss})`;
+  for (let i = 0; i < value.length; i++) {
+    const p = scalarProblem(value[i], datatype);
+    if (p) return `element ${i}: ${p}`;
+  }
+  return undefined;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  if (typeof v === "bigint") return `${v}`;
+  return Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : String(v);
 }
 
 /** The wrapped JS form of a `Value` as avsc reads and writes it: `{item: {float: 1.5}}`. */
 export interface AvroValue {
   /** Exactly one key: the branch name. Array elements are wrapped the same way. */
-  item: { [branch: string]: ScalarValue | Array<{ [branch: string]: ScalarValue }> };
+  item: { [branch: string]: unknown };
+}
+
+function avscScalar(v: ScalarValue, branch: ScalarBranch): unknown {
+  // avsc's long is a JS number; values beyond 2^53 cannot go through the generic object API (the hand-written
+  // writers carry them exactly).
+  return typeof v === "bigint" && branch === "long" ? Number(v) : v;
 }
 
 /**
- * Turn a VISSv2 value (a string; for `T[]` a string array or its JSON text) into a wrapped AVRO `Value` of the branch
- * the VSS datatype selects.
- *
- * @throws PipelineError `codec.value` when the value does not fit the datatype
+ * A typed value as a wrapped AVRO `Value` of `datatype`'s branch (the avsc object API).
+ * @throws PipelineError `codec.value` when the value does not fit ({@link valueProblem})
  */
-export function toAvroValue(
-  input: unknown,
-  datatype: AvroDatatype,
-  options: { path?: string } = {},
-): AvroValue {
+export function toAvroValue(value: VssValue, datatype: AvroDatatype, options: { path?: string } = {}): AvroValue {
+  const p = valueProblem(value, datatype);
+  if (p) throw new PipelineError("codec.value", `${options.path ?? "<signal>"}: ${p}`, { path: options.path });
   if (datatype.branch !== "array") {
-    return { item: { [datatype.branch]: parseScalar(input, datatype.elementVss, options) } };
+    return { item: { [datatype.branch]: avscScalar(value as ScalarValue, datatype.element) } };
   }
-  const arr = parseArrayInput(input, datatype, options.path ?? "<signal>");
   const el = datatype.element;
-  return {
-    item: {
-      array: arr.map((x, i) => ({
-        [el]: parseScalar(x, datatype.elementVss, { path: options.path, field: `value[${i}]` }),
-      })),
-    },
-  };
+  return { item: { array: (value as readonly ScalarValue[]).map((x) => ({ [el]: avscScalar(x, el) })) } };
 }
 
-/** Split a VISSv2 array value (string array, or its JSON text) into elements. */
-export function parseArrayInput(input: unknown, datatype: AvroDatatype, path: string): unknown[] {
-  if (Array.isArray(input)) return input;
-  if (typeof input === "string") {
-    try {
-      const v = JSON.parse(input);
-      if (Array.isArray(v)) return v;
-    } catch { /* reported below */ }
-  }
-  return fail(path, "value", input, `is not an array (VSS datatype ${datatype.vss}; give a JSON array of strings)`);
+function fromScalar(branch: string, v: unknown): ScalarValue {
+  if (branch === "float") return canonicalFloat32(v as number);
+  return v as ScalarValue;
 }
 
-/** Shortest decimal text that reads back as the same float32. */
-export function formatFloat32(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Object.is(v, -0)) return "-0";
-  const target = Math.fround(v);
-  // Fast path: the fewest decimals k for which round(x·10^k)/10^k reads back as the same float32.
-  // (Only below 2^24, where every integer is a float32 and the integer part needs no rounding.)
-  for (let k = 0; k < POW10.length && Math.abs(target) < 16777216; k++) {
-    const c = Math.round(target * POW10[k]) / POW10[k];
-    if (Math.fround(c) === target) return String(c);
-  }
-  // Otherwise the shortest precision that round-trips (monotone in p, so binary search over 1..9).
-  let lo = 1, hi = 9;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (Math.fround(Number(target.toPrecision(mid))) === target) hi = mid;
-    else lo = mid + 1;
-  }
-  return String(Number(target.toPrecision(lo)));
-}
-
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
-
-/** VISSv2 string of one scalar of `branch`. */
-export function formatScalar(branch: string, v: unknown): string {
-  if (branch === "float") return formatFloat32(v as number);
-  if (Object.is(v, -0)) return "-0";
-  return String(v);
-}
-
-/**
- * VISSv2 string form of a wrapped AVRO `Value`: numbers and booleans as text, arrays as the JSON text of a string
- * array (e.g. `["1","2"]`).
- */
-export function fromAvroValue(value: AvroValue): string {
+/** The typed value of a wrapped AVRO `Value` (floats as the shortest double of their float32). */
+export function fromAvroValue(value: AvroValue): VssValue {
   const item = value.item;
   for (const branch of Object.keys(item)) {
     const v = item[branch];
     if (branch === "array") {
-      const out: string[] = [];
-      for (const el of v as Array<Record<string, ScalarValue>>) {
-        for (const b of Object.keys(el)) out.push(formatScalar(b, el[b]));
+      const out: ScalarValue[] = [];
+      for (const el of v as Array<Record<string, unknown>>) {
+        for (const b of Object.keys(el)) out.push(fromScalar(b, el[b]));
       }
-      return JSON.stringify(out);
+      return out;
     }
-    return formatScalar(branch, v);
+    return fromScalar(branch, v);
   }
   throw new PipelineError("codec.value", "AVRO Value has no branch set");
 }

@@ -49,16 +49,15 @@ const catalog = catalogFromMap({
   "Vehicle.Codes": "string[]",
 });
 const T0 = Date.parse("2026-11-23T10:30:00.000Z");
-const iso = (ms: number) => new Date(ms).toISOString();
 const DPS: Datapoint[] = [
-  { path: "Vehicle.Speed", value: "7", ts: iso(T0) },
-  { path: "Vehicle.Speed", value: "-26.88", ts: iso(T0 + 1000) },
-  { path: "Vehicle.Gear", value: "7", ts: iso(T0 + 1) },
-  { path: "Vehicle.Odo", value: "4000000000", ts: iso(T0 + 2) },
-  { path: "Vehicle.Lat", value: "48.137154", ts: iso(T0 + 3) },
-  { path: "Vehicle.Vin", value: "WVW ÄÖÜ", ts: iso(T0 + 4) },
-  { path: "Vehicle.Parked", value: "true", ts: iso(T0 + 5) },
-  { path: "Vehicle.Codes", value: '["P0100","U0001"]', ts: iso(T0 + 6) },
+  { path: "Vehicle.Speed", value: 7, tsMs: T0 },
+  { path: "Vehicle.Speed", value: -26.88, tsMs: T0 + 1000 },
+  { path: "Vehicle.Gear", value: 7, tsMs: T0 + 1 },
+  { path: "Vehicle.Odo", value: 4000000000, tsMs: T0 + 2 },
+  { path: "Vehicle.Lat", value: 48.137154, tsMs: T0 + 3 },
+  { path: "Vehicle.Vin", value: "WVW ÄÖÜ", tsMs: T0 + 4 },
+  { path: "Vehicle.Parked", value: true, tsMs: T0 + 5 },
+  { path: "Vehicle.Codes", value: ["P0100", "U0001"], tsMs: T0 + 6 },
 ];
 
 // Reads a container and prints one JSON line per datapoint with the Python type of the value, plus the metadata.
@@ -98,7 +97,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "avro_interop_" });
     try {
       const file = `${dir}/ours.avro`;
-      await Deno.writeFile(file, encodeDatapointsAvro(DPS, { catalog, framing: "container" }));
+      await Deno.writeFile(file, encodeDatapointsAvro(DPS, catalog, { framing: "container" }));
       const r = await python(READ_PY, [file]);
       assert.equal(r.code, 0, r.err);
       const got = JSON.parse(r.out) as { meta: Record<string, string>; dps: [string, number, unknown, unknown][] };
@@ -174,11 +173,11 @@ Deno.test({
         assert.equal(r.code, 0, r.err);
         const dps = decodeAvroToDatapoints(await Deno.readFile(file), { source: file });
         assert.deepEqual(dps, [
-          { path: "Vehicle.Speed", value: "12.5", ts: iso(T0) },
-          { path: "Vehicle.Speed", value: "13.25", ts: iso(T0 + 1000) },
-          { path: "Vehicle.Vin", value: "WVW ÄÖÜ", ts: iso(T0) },
-          { path: "Vehicle.Codes", value: '["P0100","U0001"]', ts: iso(T0 + 5) },
-          { path: "Vehicle.Parked", value: "false", ts: iso(T0 + 7) },
+          { path: "Vehicle.Speed", value: 12.5, tsMs: T0 },
+          { path: "Vehicle.Speed", value: 13.25, tsMs: T0 + 1000 },
+          { path: "Vehicle.Vin", value: "WVW ÄÖÜ", tsMs: T0 },
+          { path: "Vehicle.Codes", value: ["P0100", "U0001"], tsMs: T0 + 5 },
+          { path: "Vehicle.Parked", value: false, tsMs: T0 + 7 },
         ], which);
       }
     } finally {

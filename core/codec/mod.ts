@@ -7,23 +7,29 @@
  *   uint32, int64, uint64 → `long`; `float`; `double`; `string`; `boolean`; `T[]` → `array`), never from the JS value,
  *   so other AVRO implementations read back exactly the type that was meant.
  * - `ts` is milliseconds since the Unix epoch (the draft leaves the unit open; containers carry `vss.ts_unit`).
- * - Integration points: {@link encodeDatapointsAvro} (VEC sinks, `--encoding avro`; `framing: "container", vin` for
- *   CESC push) and {@link avroIngestRequest} / {@link decodeAvroPayload} / {@link decodeAvroToDatapoints} (CESC ingest
- *   of `Content-Type: application/avro`). They speak `core/viss` datapoints `{path, value: string, ts: ISO 8601}` and
- *   take a `core/vss` `VssCatalog` or a {@link DatatypeCatalog}. The default wire form is one raw `MessageSequence`
- *   datum (MQTT); object containers (`framing: "container"`, deflate) carry the schema, the VIN (`vss.vin`) and the
- *   sequence number (`vss.sequence`); the decoders accept either. See `docs/avro.md`.
- * - Limits: integers beyond ±2^53 (large uint64/int64) are rejected on encode; timestamps keep millisecond precision.
+ * - Integration points: {@link encodeDatapointsAvro} (VEC sinks; `framing: "container", vin` for CESC push) and
+ *   {@link parseAvroIngest} (CESC ingest of `Content-Type: application/avro`, through the same `DatapointValidator`
+ *   as VISSv2 JSON and MQTT) / {@link decodeAvroPayload}. They speak typed `core/datapoint` datapoints
+ *   `{path, value, tsMs}` (no VISSv2 strings, no RFC 3339 text) and take a `core/vss` `VssCatalog` or a
+ *   {@link DatatypeCatalog}. The default wire form is one raw `MessageSequence` datum (MQTT); object containers
+ *   (`framing: "container"`, deflate) carry the schema, the VIN (`vss.vin`) and the sequence number (`vss.sequence`);
+ *   the decoders accept either. See `docs/avro.md`.
+ * - 64-bit integers beyond 2^53 travel as bigint, exactly, in AVRO `long`; `uint64` values beyond 2^63-1 have no
+ *   AVRO `long` form and are refused on encode. Malformed or truncated bodies raise `PipelineError` `codec.*`
+ *   (`codec.avro` from {@link parseAvroIngest}), never a TypeError or RangeError.
  *
  * @example
  * ```ts
- * import { catalogFromMap, decodeAvroToDatapoints, encodeDatapointsAvro } from "./mod.ts";
- * const catalog = catalogFromMap({ "Vehicle.Speed": "float" });
+ * import { DatapointValidator } from "../datapoint/mod.ts";
+ * import { catalogFromMap, catalogSchema, encodeDatapointsAvro, parseAvroIngest } from "./mod.ts";
+ * const catalog = catalogFromMap({ "Vehicle.Speed": "float", "Vehicle.TraveledDistanceHighRes": "uint64" });
  * const bytes = encodeDatapointsAvro([
- *   { path: "Vehicle.Speed", value: "23.5", ts: "2026-11-23T10:30:00.000Z" },
- *   { path: "Vehicle.Speed", value: "24", ts: "2026-11-23T10:30:01.000Z" },
- * ], { catalog });
- * const back = decodeAvroToDatapoints(bytes); // [{ path: "Vehicle.Speed", value: "23.5", ts: "…" }, …]
+ *   { path: "Vehicle.Speed", value: 23.5, tsMs: 1795429800000 },
+ *   { path: "Vehicle.Speed", value: 24, tsMs: 1795429801000 },
+ *   { path: "Vehicle.TraveledDistanceHighRes", value: 9007199254740993n, tsMs: 1795429801000 },
+ * ], catalog, { framing: "container", vin: "ULF001" });
+ * const r = parseAvroIngest(bytes, new DatapointValidator(catalogSchema(catalog)));
+ * console.log(r.vin, r.count, r.datapoints[2].value); // ULF001 3 9007199254740993n
  * ```
  *
  * @example Hot path: bundle 1 Hz numeric samples into 60-sample TimeSeries and frame them.
@@ -40,31 +46,20 @@
  * ```
  * @module
  */
-export type { Datapoint, IngestRequest } from "../viss/mod.ts";
+export type { Datapoint } from "../datapoint/mod.ts";
 export {
   AVRO_CONTENT_TYPE,
-  type AvroFraming,
-  avroIngestRequest,
-  type AvroPayload,
   CONTAINER_METADATA,
-  type DatapointInput,
   type DatapointSink,
-  datapointToSample,
   decodeAvro,
-  decodeAvroPayload,
-  decodeAvroToDatapoints,
   type DecodedContainer,
   encodeAvro,
-  encodeDatapointsAvro,
-  type EncodeDatapointsOptions,
-  formatTs,
   groupSamples,
   type MessageInput,
   objectDatapoints,
-  parseTs,
   readContainerDatapoints,
   readDatapoints,
-  readValueText,
+  readValue,
   type Sample,
   type TimeSeriesColumns,
   VIN_METADATA_KEY,
@@ -76,6 +71,19 @@ export {
   writeTimeStampedRecord,
   writeValue,
 } from "./avro.ts";
+export {
+  type AvroFraming,
+  type AvroIngest,
+  type AvroPayload,
+  datapointToSample,
+  type DecodeAvroOptions,
+  decodeAvroPayload,
+  decodeAvroToDatapoints,
+  encodeDatapointsAvro,
+  type EncodeDatapointsOptions,
+  parseAvroIngest,
+  type ParseAvroOptions,
+} from "./datapoints.ts";
 export { AvroReader, AvroWriter } from "./binary.ts";
 export {
   buildSnapshot,
@@ -90,6 +98,7 @@ export {
   catalogFromMap,
   catalogFromVssTree,
   type CatalogLike,
+  catalogSchema,
   type DatatypeCatalog,
   DEFAULT_VSS_CATALOG,
   loadDatatypeCatalog,
@@ -112,14 +121,20 @@ export {
   avroDatatype,
   type AvroValue,
   BRANCH_INDEX,
-  formatFloat32,
   fromAvroValue,
-  parseScalar,
   type ScalarBranch,
   type ScalarValue,
   toAvroValue,
   VALUE_BRANCHES,
   type ValueBranch,
+  valueProblem,
+  type VssValue,
 } from "./datatype.ts";
 export { type AvroType, avroTypeForSchema, avroTypes, SCHEMA_NAMES, type SchemaName, SCHEMAS } from "./schemas.ts";
-export { datapointsToVissJson, parseVissJson, type SourcedDatapoint, type VissTextFormat } from "./json.ts";
+export {
+  datapointsToVissJson,
+  parseVissJson,
+  type ParseVissJsonOptions,
+  type SourcedDatapoint,
+  type VissTextFormat,
+} from "./json.ts";

@@ -10,16 +10,25 @@
  * `gateway/message_rate`.
  *
  * Payloads: JSON by default ({@link jsonEncoder} / {@link jsonDecoder}); AVRO with {@link avroEncoder} /
- * {@link avroDecoder} (MQTT 5 content type `application/avro`).
+ * {@link avroDecoder} (MQTT 5 content type `application/avro`). Encoders take typed `core/datapoint` datapoints
+ * (`encode(dp)`; events `encodeEvent(topicSuffix, payload, tsMs)`), so JSON numbers stay numbers and 64-bit integers
+ * keep their digits; decoders hand on the payload's `{path, value, ts}` untyped ({@link RawDatapoint}) for the one
+ * `DatapointValidator` (a `null` or object value, a missing `ts` are refused there, never filled in).
  *
  * @example
  * ```ts
- * import { jsonEncoder, TopicTable } from "./mod.ts";
+ * import { DatapointValidator } from "../datapoint/mod.ts";
+ * import { jsonDecoder, jsonEncoder, TopicTable } from "./mod.ts";
  * const table = new TopicTable("gw-1", { map: { "Vehicle.Cabin.Light.IsDomeOn": "vehicle/dome_light" } });
  * const route = table.forPath("Vehicle.Speed")!;
  * console.log(route.topic, route.qos); // vehicles/gw-1/vehicle/speed 0
- * console.log(jsonEncoder.encode(route.path, 55, 0)); // {"path":"Vehicle.Speed","value":55,"ts":"1970-01-01T00:00:00.000Z"}
+ * const body = jsonEncoder.encode({ path: route.path, value: 55, tsMs: 0 });
+ * console.log(body); // {"path":"Vehicle.Speed","value":55,"ts":"1970-01-01T00:00:00.000Z"}
  * console.log(table.reverse().get("engine/rpm")); // Vehicle.Powertrain.CombustionEngine.Speed
+ * const validator = new DatapointValidator();
+ * const [raw] = jsonDecoder(new TextEncoder().encode("3500"), { path: "Vehicle.Speed", receivedAt: Date.now() });
+ * const checked = validator.accept(raw, 0);
+ * if (!checked.ok) console.log(checked.refusal.code); // datapoint.ts (a bare value has no time: refused)
  * ```
  * @module
  */
@@ -41,11 +50,12 @@ export {
 export { AVRO_CONTENT_TYPE, avroDecoder, avroEncoder } from "./avro.ts";
 export { loadMqttTls, type MqttTlsMaterial, type MqttTlsOptions } from "./tls.ts";
 export {
-  isoTime,
   jsonDecoder,
   jsonEncoder,
-  type MqttDatapoint,
-  type MqttValue,
+  jsonEventBody,
+  type PayloadContext,
   type PayloadDecoder,
   type PayloadEncoder,
+  type RawDatapoint,
+  valueJson,
 } from "./payload.ts";

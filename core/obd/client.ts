@@ -89,10 +89,15 @@ export interface ObdClientOptions {
  *
  * @example
  * ```ts
- * const obd = new ObdClient(link, { ecu: 0 });
+ * import { MemoryCanBus } from "../isotp/mod.ts";
+ * import { EcuSimulator, ObdClient } from "./mod.ts";
+ * const bus = new MemoryCanBus();
+ * const ecu = new EcuSimulator(bus.link(), { values: { 0x0c: 812.5 }, dtcs: { stored: ["P0301"] } });
+ * const obd = new ObdClient(bus.link(), { ecu: 0 });
  * const rpm = await obd.readPid(0x0c); // { pid: 12, name: "engine_rpm", value: 812.5, unit: "rpm" }
  * const dtcs = await obd.readDtcs(0x03); // ["P0301"]
  * obd.close();
+ * ecu.close();
  * ```
  */
 export class ObdClient {

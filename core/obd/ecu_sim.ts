@@ -63,6 +63,8 @@ export interface EcuSimOptions {
  *
  * @example
  * ```ts
+ * import { MemoryCanBus } from "../isotp/mod.ts";
+ * import { EcuSimulator } from "./mod.ts";
  * const bus = new MemoryCanBus();
  * const ecu = new EcuSimulator(bus.link(), { values: { 0x0c: 850 }, dtcs: { stored: ["P0301"] }, vin: "1HGCM82633A004352" });
  * ecu.misbehave({ kind: "nrc", nrc: 0x31 }, { pid: 0x0c, times: 1 });

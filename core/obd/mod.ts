@@ -20,7 +20,8 @@
  * | 0x31 | distance_since_dtc_clear | 256A+B km | Vehicle.OBD.DistanceSinceDTCClear |
  * | 0xA6 | odometer | (A·2²⁴+B·2¹⁶+C·2⁸+D)/10 km | Vehicle.TraveledDistance |
  *
- * DTC lists go to `Vehicle.OBD.DTCList`, the VIN to `Vehicle.VehicleIdentification.VIN`.
+ * DTC lists go to `Vehicle.OBD.DTCList`, the VIN to `Vehicle.VehicleIdentification.VIN`. Samples, events and
+ * {@link pidDatapoints} carry `tsMs` (integer ms since the epoch); datapoints are `core/datapoint` `Datapoint`s.
  *
  * @example
  * ```ts
@@ -59,7 +60,6 @@ export {
   PIDS,
   VSS_DTC_LIST,
   VSS_VIN,
-  type VssDatapoint,
 } from "./pids.ts";
 export {
   type DiagnosticsEvent,

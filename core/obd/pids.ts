@@ -3,6 +3,7 @@
  * supported-PID bitmaps, and DTC encoding (`P0301` style).
  * @module
  */
+import type { Datapoint } from "../datapoint/mod.ts";
 import { PipelineError } from "../errors/mod.ts";
 
 /** One service 01 PID. */
@@ -144,25 +145,15 @@ export const INTEGER_VSS_PATHS: ReadonlySet<string> = new Set([
   "Vehicle.Powertrain.CombustionEngine.ECT",
 ]);
 
-/** One VSS datapoint. */
-export interface VssDatapoint {
-  /** VSS path. */
-  path: string;
-  /** Value in the path's VSS datatype. */
-  value: number | string | string[];
-  /** Seconds since the Unix epoch. */
-  timestamp: number;
-}
-
 /**
  * The VSS datapoints of one decoded PID value: one per path in {@link PidDef.vss}, rounded where the VSS datatype is
- * an integer (`Vehicle.Powertrain.CombustionEngine.Speed` is `uint16`).
+ * an integer (`Vehicle.Powertrain.CombustionEngine.Speed` is `uint16`), at `tsMs` (integer ms since the epoch).
  */
-export function pidDatapoints(pid: number, value: number, timestamp: number): VssDatapoint[] {
+export function pidDatapoints(pid: number, value: number, tsMs: number): Datapoint[] {
   return pidDef(pid).vss.map((path) => ({
     path,
     value: INTEGER_VSS_PATHS.has(path) ? Math.round(value) : value,
-    timestamp,
+    tsMs,
   }));
 }
 

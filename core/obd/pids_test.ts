@@ -119,8 +119,8 @@ Deno.test("every PID maps to VSS 4.0 leaves that exist, with matching units", as
     }
   }
   assert.deepEqual(pidDatapoints(0x0c, 1726.25, 5), [
-    { path: "Vehicle.OBD.EngineSpeed", value: 1726.25, timestamp: 5 },
-    { path: "Vehicle.Powertrain.CombustionEngine.Speed", value: 1726, timestamp: 5 },
+    { path: "Vehicle.OBD.EngineSpeed", value: 1726.25, tsMs: 5 },
+    { path: "Vehicle.Powertrain.CombustionEngine.Speed", value: 1726, tsMs: 5 },
   ]);
   assert.equal(leaf(VSS_DTC_LIST).datatype, "string[]");
   assert.equal(leaf(VSS_VIN).datatype, "string");

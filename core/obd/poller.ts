@@ -24,8 +24,8 @@ export interface ObdSample {
   vss: readonly string[];
   /** The ESP gateway seed's MQTT topic (`engine/rpm`, …), when it has one. */
   topic?: string;
-  /** Seconds since the Unix epoch. */
-  timestamp: number;
+  /** Observation time, integer ms since the Unix epoch. */
+  tsMs: number;
 }
 
 /** Which DTC list a code came from. */
@@ -45,8 +45,8 @@ export interface DtcEvent {
   kind: DtcKind;
   /** ECU label (response ID, e.g. `7E8`). */
   ecu: string;
-  /** Seconds since the Unix epoch. */
-  timestamp: number;
+  /** Observation time, integer ms since the Unix epoch. */
+  tsMs: number;
 }
 
 /** Overall diagnostic health. */
@@ -55,9 +55,9 @@ export type ObdHealth = "ok" | "warning" | "fault" | "no_response";
 /** A derived diagnostics value changed. */
 export type DiagnosticsEvent =
   | DtcEvent
-  | { topic: "diagnostics/error_count"; qos: 0; value: number; timestamp: number }
-  | { topic: "diagnostics/health"; qos: 1; value: ObdHealth; timestamp: number; ecu?: string }
-  | { topic: typeof VSS_DTC_LIST; qos: 0; value: string[]; ecu: string; timestamp: number };
+  | { topic: "diagnostics/error_count"; qos: 0; value: number; tsMs: number }
+  | { topic: "diagnostics/health"; qos: 1; value: ObdHealth; tsMs: number; ecu?: string }
+  | { topic: typeof VSS_DTC_LIST; qos: 0; value: string[]; ecu: string; tsMs: number };
 
 /** Options of {@link ObdPoller}. */
 export interface ObdPollerOptions {
@@ -135,14 +135,21 @@ const KIND_OF: Record<number, DtcKind> = { 0x03: "stored", 0x07: "pending", 0x0a
  *
  * @example
  * ```ts
- * const poller = new ObdPoller([new ObdClient(link, { ecu: 0 })], {
+ * import { MemoryCanBus } from "../isotp/mod.ts";
+ * import { EcuSimulator, ObdClient, ObdPoller } from "./mod.ts";
+ * const bus = new MemoryCanBus();
+ * const ecu = new EcuSimulator(bus.link(), { values: { 0x0c: 850, 0x05: 90 } });
+ * const client = new ObdClient(bus.link(), { ecu: 0 });
+ * const poller = new ObdPoller([client], {
  *   rates: { engine_rpm: 100, coolant_temp: 1000 },
- *   onSample: (s) => console.log(s.vss[0], s.value),
+ *   onSample: (s) => console.log(s.vss[0], s.value, s.tsMs),
  *   onEvent: (e) => console.log(e.topic, e),
  * });
  * poller.start();
- * // …
+ * await new Promise((r) => setTimeout(r, 300));
  * await poller.stop();
+ * client.close();
+ * ecu.close();
  * ```
  */
 export class ObdPoller {
@@ -311,7 +318,7 @@ export class ObdPoller {
       unit: r.unit,
       vss: d.vss,
       ...(d.topic ? { topic: d.topic } : {}),
-      timestamp: Date.now() / 1000,
+      tsMs: Date.now(),
     });
   }
 
@@ -359,7 +366,7 @@ export class ObdPoller {
         this.#failed(e, err, `DTC service 0x${s.toString(16)}`);
       }
     }
-    const ts = Date.now() / 1000;
+    const tsMs = Date.now();
     let changed = false;
     for (const kind of Object.keys(seen) as DtcKind[]) {
       const now = new Set(seen[kind]);
@@ -375,7 +382,7 @@ export class ObdPoller {
           code,
           kind,
           ecu: e.client.ecu,
-          timestamp: ts,
+          tsMs,
         });
       }
       for (const code of before) {
@@ -388,7 +395,7 @@ export class ObdPoller {
           code,
           kind,
           ecu: e.client.ecu,
-          timestamp: ts,
+          tsMs,
         });
       }
       e.dtcs[kind] = now;
@@ -396,8 +403,8 @@ export class ObdPoller {
     if (changed || !e.dtcsKnown) {
       e.dtcsKnown = true;
       const active = [...new Set([...e.dtcs.stored, ...e.dtcs.pending, ...e.dtcs.permanent])];
-      this.#o.onEvent?.({ topic: VSS_DTC_LIST, qos: 0, value: active, ecu: e.client.ecu, timestamp: ts });
-      this.#o.onEvent?.({ topic: "diagnostics/error_count", qos: 0, value: this.#stats.errorCount, timestamp: ts });
+      this.#o.onEvent?.({ topic: VSS_DTC_LIST, qos: 0, value: active, ecu: e.client.ecu, tsMs });
+      this.#o.onEvent?.({ topic: "diagnostics/error_count", qos: 0, value: this.#stats.errorCount, tsMs });
     }
     this.#updateHealth();
   }
@@ -437,7 +444,7 @@ export class ObdPoller {
     }
     if (h !== this.#health) {
       this.#health = h;
-      this.#o.onEvent?.({ topic: "diagnostics/health", qos: 1, value: h, timestamp: Date.now() / 1000 });
+      this.#o.onEvent?.({ topic: "diagnostics/health", qos: 1, value: h, tsMs: Date.now() });
     }
   }
 }
