@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { openSqliteQuery, openSqliteStore } from "../core/ovds/mod.ts";
+import { type Datapoint, openSqliteQuery, openSqliteStore } from "../core/ovds/mod.ts";
 import { startCesc } from "../cesc/mod.ts";
 
 const USAGE = `usage: deno task bench:query [--points N] [--max-points N] [--runs N] [--db FILE]
@@ -39,15 +39,15 @@ async function build(file: string, points: number): Promise<number> {
   const t0 = performance.now();
   const chunk = 20_000;
   for (let i = 0; i < points; i += chunk) {
-    const datapoints = [];
+    const datapoints: Datapoint[] = [];
     for (let j = i; j < Math.min(points, i + chunk); j++) {
-      const ts = new Date(BASE + j * 100).toISOString();
-      datapoints.push({ path: "Vehicle.Speed", value: (60 + 40 * Math.sin(j / 3000)).toFixed(2), ts });
+      const tsMs = BASE + j * 100;
+      datapoints.push({ path: "Vehicle.Speed", value: Math.round(6000 + 4000 * Math.sin(j / 3000)) / 100, tsMs });
       if (j % 10 === 0) {
         datapoints.push({
           path: "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current",
-          value: (90 - j / 1e5).toFixed(2),
-          ts,
+          value: Math.round(9000 - j / 1e3) / 100,
+          tsMs,
         });
       }
     }
@@ -132,8 +132,8 @@ async function main(): Promise<number> {
       const base = BASE + 86400_000 + (round++) * 60_000 + 50; // ts not used by the generator (it uses multiples of 100)
       const datapoints = Array.from({ length: 600 }, (_, j) => ({
         path: "Vehicle.Speed",
-        value: "42.00",
-        ts: new Date(base + j * 100).toISOString(),
+        value: 42,
+        tsMs: base + j * 100,
       }));
       await writer.insertBatches([{ vin: VIN, datapoints }]);
       await q.series(VIN, "Vehicle.Speed", { maxPoints });

@@ -1,13 +1,15 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PipelineError } from "../errors/mod.ts";
+import { formatTime, parseTime } from "../datapoint/mod.ts";
+import { boundText, CANONICAL_GLOB, canonicalTime, isCanonicalTime, OPEN_END } from "./time_text.ts";
 
 /** One vehicle as the read side sees it. */
 export interface VehicleSummary {
   /** VIN. */
   vin: string;
-  /** Oldest stored timestamp (ISO 8601), `null` when the vehicle has no rows. */
+  /** Oldest stored time (canonical RFC 3339 text), `null` when the vehicle has no rows. */
   firstSeen: string | null;
-  /** Newest stored timestamp (ISO 8601), `null` when the vehicle has no rows. */
+  /** Newest stored time (canonical RFC 3339 text), `null` when the vehicle has no rows. */
   lastSeen: string | null;
   /** Stored data points. */
   datapoints: number;
@@ -32,7 +34,7 @@ export interface SignalLatest {
  * bucket's average in `value` and its `min`, `max` and `count` (numbers; non-numeric values count as 0).
  */
 export interface SeriesPoint {
-  /** Timestamp (raw) or bucket start (downsampled), ISO 8601. */
+  /** Timestamp (raw) or bucket start (downsampled), canonical RFC 3339 text (`YYYY-MM-DDTHH:MM:SS.sssZ`). */
   ts: string;
   /** Stored value (raw) or bucket average (downsampled). */
   value: string | number;
@@ -46,9 +48,9 @@ export interface SeriesPoint {
 
 /** Options for {@link OvdsQuery.series}. */
 export interface SeriesOptions {
-  /** Inclusive lower bound (ISO 8601 UTC). */
+  /** Inclusive lower bound: any RFC 3339 text (fraction digits and offsets are read as the instant they name). */
   from?: string;
-  /** Exclusive upper bound (ISO 8601 UTC). */
+  /** Exclusive upper bound: any RFC 3339 text. */
   to?: string;
   /** Largest number of raw points per page (default 1000, at most 10 000). */
   limit?: number;
@@ -81,7 +83,9 @@ export interface SeriesPage {
 /**
  * Read-only queries over an OVDS store (the CESC's read API and dashboard use only this).
  * Unknown vehicles and paths reject with `PipelineError` codes `query.vin_unknown` / `query.path_unknown`,
- * a bad cursor with `query.cursor`. A PostgreSQL store can implement the same interface.
+ * a bad cursor with `query.cursor`, a `from`/`to` that is no RFC 3339 time with `query.param`. Times are compared as
+ * instants (the store keeps canonical text), so ranges, cursors, order and "latest" are exact to the millisecond.
+ * A PostgreSQL store can implement the same interface.
  */
 export interface OvdsQuery {
   /** Every vehicle with its time span, counts and forwarding backlog, by VIN. */
@@ -107,24 +111,45 @@ const TILE_TTL_MS = 10 * 60_000;
 /** Most minute tiles kept per reader (32 bytes each plus map overhead: about 100 MB). */
 const MAX_TILES = 1_000_000;
 
-const CURSOR_RE = /^\d{4}-\d{2}-\d{2}T[0-9:.]+Z$/;
+/** Cursor prefix of a page that ended on a stored text that is no time (kept from another tool's file). */
+const RAW_CURSOR = "raw:";
 
-/** Encodes the last timestamp of a page as an opaque cursor. */
+/** Encodes the last timestamp of a page as an opaque cursor (base64url of its text). */
 function encodeCursor(ts: string): string {
-  return btoa(ts).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const text = isCanonicalTime(ts) ? ts : RAW_CURSOR + ts;
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
+/** The stored text a cursor continues after: a canonical time (also from cursors of older versions) or raw text. */
 function decodeCursor(cursor: string): string {
-  let ts: string;
+  let text = "";
   try {
-    ts = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-  } catch {
-    ts = "";
-  }
-  if (!CURSOR_RE.test(ts)) {
+    const bin = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch { /* not base64 or not UTF-8: refused below */ }
+  if (text.startsWith(RAW_CURSOR) && text.length > RAW_CURSOR.length) return text.slice(RAW_CURSOR.length);
+  const ts = canonicalTime(text);
+  if (ts === undefined) {
     throw new PipelineError("query.cursor", "cursor is not one this server handed out; start again without cursor", {
       path: "cursor",
     });
+  }
+  return ts;
+}
+
+/** The canonical text of a `from`/`to` bound, `query.param` when it is no RFC 3339 time. */
+function boundParam(text: string | undefined, name: "from" | "to", open: string): string {
+  if (text === undefined || text === "") return open;
+  const ts = canonicalTime(text);
+  if (ts === undefined) {
+    throw new PipelineError(
+      "query.param",
+      `${name} must be an RFC 3339 time like 2024-03-01T12:00:00.250Z, got "${text.slice(0, 40)}"`,
+      { path: name },
+    );
   }
   return ts;
 }
@@ -134,8 +159,10 @@ interface Tv {
   firstPath: StatementSync;
   nextPath: StatementSync;
   latest: StatementSync;
+  latestAny: StatementSync;
   minTs: StatementSync;
-  maxTs: StatementSync;
+  firstTime: StatementSync;
+  lastTime: StatementSync;
   raw: StatementSync;
   rawAfter: StatementSync;
   bucket: StatementSync;
@@ -189,14 +216,25 @@ class SqliteOvdsQuery implements OvdsQuery {
     const db = this.#db;
     const tv = `TV_${id}`;
     // The OVDS UNIQUE(path, timestamp) index serves every query below: distinct paths by skip-scan,
-    // newest value per path, and time ranges per path. No extra index is needed.
+    // newest value per path, and time ranges per path. No extra index is needed. Timestamps are canonical text
+    // (text order is time order); first/last/latest skip texts that are no time (junk kept from other tools'
+    // files), walking the index from its end, which costs nothing when there are none.
+    const isTime = `timestamp GLOB '${CANONICAL_GLOB}'`;
     t = {
       id,
       firstPath: db.prepare(`SELECT min(path) AS p FROM ${tv}`),
       nextPath: db.prepare(`SELECT min(path) AS p FROM ${tv} WHERE path > ?`),
-      latest: db.prepare(`SELECT value, timestamp FROM ${tv} WHERE path = ? ORDER BY timestamp DESC LIMIT 1`),
+      latest: db.prepare(
+        `SELECT value, timestamp FROM ${tv} WHERE path = ? AND ${isTime} ORDER BY timestamp DESC LIMIT 1`,
+      ),
+      latestAny: db.prepare(`SELECT value, timestamp FROM ${tv} WHERE path = ? ORDER BY timestamp DESC LIMIT 1`),
       minTs: db.prepare(`SELECT min(timestamp) AS t FROM ${tv} WHERE path = ?`),
-      maxTs: db.prepare(`SELECT max(timestamp) AS t FROM ${tv} WHERE path = ?`),
+      firstTime: db.prepare(
+        `SELECT timestamp AS t FROM ${tv} WHERE path = ? AND ${isTime} ORDER BY timestamp LIMIT 1`,
+      ),
+      lastTime: db.prepare(
+        `SELECT timestamp AS t FROM ${tv} WHERE path = ? AND ${isTime} ORDER BY timestamp DESC LIMIT 1`,
+      ),
       raw: db.prepare(
         `SELECT timestamp, value FROM ${tv} WHERE path = ? AND timestamp >= ? AND timestamp < ? ORDER BY timestamp LIMIT ?`,
       ),
@@ -253,9 +291,9 @@ class SqliteOvdsQuery implements OvdsQuery {
         let first: string | null = null, last: string | null = null;
         const paths = this.#paths(t);
         for (const p of paths) {
-          const lo = String(t.minTs.get(p)?.t), hi = String(t.maxTs.get(p)?.t);
-          if (first === null || lo < first) first = lo;
-          if (last === null || hi > last) last = hi;
+          const lo = t.firstTime.get(p)?.t, hi = t.lastTime.get(p)?.t;
+          if (typeof lo === "string" && (first === null || lo < first)) first = lo;
+          if (typeof hi === "string" && (last === null || hi > last)) last = hi;
         }
         const wm = Number(this.#watermark?.get(t.id)?.forwarded_rowid ?? 0);
         const datapoints = Number(t.countAll.get()?.n ?? 0);
@@ -280,7 +318,8 @@ class SqliteOvdsQuery implements OvdsQuery {
       const t = this.#lookup(vin);
       const out: SignalLatest[] = [];
       for (const path of this.#paths(t)) {
-        const r = t.latest.get(path);
+        // The newest time; a path holding only texts that are no time shows its last text.
+        const r = t.latest.get(path) ?? t.latestAny.get(path);
         if (!r) continue;
         out.push({ path, value: String(r.value), ts: String(r.timestamp) });
       }
@@ -310,14 +349,14 @@ class SqliteOvdsQuery implements OvdsQuery {
       );
     }
     const limit = Math.min(options.limit ?? 1000, MAX_SERIES_LIMIT);
-    const from = options.from ?? "";
-    // "~" sorts after every ISO timestamp, so it is an open upper bound.
-    const to = options.to ?? "~";
+    const from = boundParam(options.from, "from", "");
+    const to = boundParam(options.to, "to", OPEN_END);
     const maxPoints = options.maxPoints ? Math.min(options.maxPoints, MAX_SERIES_POINTS) : 0;
     const cursor = options.cursor ? decodeCursor(options.cursor) : undefined;
     if (maxPoints > 0 && cursor === undefined) {
       const probe = t.raw.all(path, from, to, maxPoints + 1);
-      if (probe.length > maxPoints) {
+      // Downsampling needs a time axis: a path without any time (only junk texts) is paged raw.
+      if (probe.length > maxPoints && t.firstTime.get(path) !== undefined) {
         const q = { vin, path, from, to, maxPoints };
         const span = this.#spanMs(t, q);
         // Short ranges: read them (cheap). Long ones: minute tiles, built once over the path's history.
@@ -351,25 +390,21 @@ class SqliteOvdsQuery implements OvdsQuery {
     t: Tv,
     q: { vin: string; path: string; from: string; to: string; maxPoints: number },
   ): SeriesPage {
-    const lo = q.from || String(t.minTs.get(q.path)?.t);
-    const hiTs = q.to === "~" ? String(t.maxTs.get(q.path)?.t) : q.to;
-    const t0 = Date.parse(lo);
-    // Without `to` the newest point must be inside the last bucket: end just after it.
-    const t1 = Date.parse(hiTs) + (q.to === "~" ? 1 : 0);
+    const { a: t0, b: t1 } = this.#span(t, q);
     const bucketMs = Math.max(1, Math.ceil((t1 - t0) / q.maxPoints));
     const points: SeriesPoint[] = [];
-    let start = q.from || lo;
+    let start = boundText(t0);
     for (let i = 0; i < q.maxPoints; i++) {
       const bStart = t0 + i * bucketMs;
       if (bStart >= t1) break;
       const bEnd = bStart + bucketMs;
-      const end = bEnd >= t1 ? q.to : new Date(bEnd).toISOString();
+      const end = boundText(bEnd >= t1 ? t1 : bEnd);
       const r = t.bucket.get(q.path, start, end);
       start = end;
       const n = Number(r?.n ?? 0);
       if (n === 0) continue;
       points.push({
-        ts: new Date(bStart).toISOString(),
+        ts: formatTime(bStart),
         value: Number(r!.a),
         min: Number(r!.lo),
         max: Number(r!.hi),
@@ -379,11 +414,15 @@ class SqliteOvdsQuery implements OvdsQuery {
     return { vin: q.vin, path: q.path, points, downsampled: true, bucketMs, nextCursor: null };
   }
 
-  /** Start and end (exclusive) in ms of a downsampled range: `from`/`to`, else the path's first/last point. */
-  #span(t: Tv, q: { path: string; from: string; to: string }): { a: number; b: number; lo: string } {
-    const lo = q.from || String(t.minTs.get(q.path)?.t);
-    const hiTs = q.to === "~" ? String(t.maxTs.get(q.path)?.t) : q.to;
-    return { a: Date.parse(lo), b: Date.parse(hiTs) + (q.to === "~" ? 1 : 0), lo };
+  /**
+   * Start and end (exclusive) in ms of a downsampled range: `from`/`to`, else the path's first/last time (without
+   * `to` the newest point must be inside the last bucket: the range ends just after it). Only called for paths that
+   * have a time.
+   */
+  #span(t: Tv, q: { path: string; from: string; to: string }): { a: number; b: number } {
+    const a = parseTime(q.from || String(t.firstTime.get(q.path)?.t));
+    const b = q.to === OPEN_END ? parseTime(String(t.lastTime.get(q.path)?.t)) + 1 : parseTime(q.to);
+    return { a, b };
   }
 
   #spanMs(t: Tv, q: { path: string; from: string; to: string }): number {
@@ -410,12 +449,12 @@ class SqliteOvdsQuery implements OvdsQuery {
     if (!c) {
       // One indexed range read per non-empty minute; gaps are skipped with one index seek.
       const tiles = new Map<number, Float64Array>();
-      const first = t.minTs.get(path)?.t, last = t.maxTs.get(path)?.t;
-      const end = Math.floor(Date.parse(String(last)) / MINUTE);
-      let m = Math.floor(Date.parse(String(first)) / MINUTE);
+      const first = t.firstTime.get(path)?.t, last = t.lastTime.get(path)?.t;
+      const end = Math.floor(parseTime(String(last)) / MINUTE);
+      let m = Math.floor(parseTime(String(first)) / MINUTE);
       while (m <= end) {
-        const upto = new Date((m + 1) * MINUTE).toISOString();
-        const r = t.partial.get(path, new Date(m * MINUTE).toISOString(), upto);
+        const upto = boundText((m + 1) * MINUTE);
+        const r = t.partial.get(path, boundText(m * MINUTE), upto);
         const n = Number(r?.n ?? 0);
         if (n > 0) {
           tiles.set(m, Float64Array.of(n, Number(r!.s), Number(r!.lo), Number(r!.hi)));
@@ -423,14 +462,18 @@ class SqliteOvdsQuery implements OvdsQuery {
         } else {
           const next = t.nextTs.get(path, upto)?.t;
           if (next === null || next === undefined) break;
-          m = Math.max(m + 1, Math.floor(Date.parse(String(next)) / MINUTE));
+          const nextMs = parseTime(String(next));
+          if (Number.isNaN(nextMs)) break; // only texts that are no time after this
+          m = Math.max(m + 1, Math.floor(nextMs / MINUTE));
         }
       }
       c = { tiles, rowid: hi, lo, built: now };
       this.#tileCount += tiles.size;
     } else if (hi > c.rowid) {
       for (const r of t.tileNew.iterate(c.rowid, hi, path)) {
-        const m = Math.floor(Date.parse(String(r.timestamp)) / MINUTE);
+        const ms = parseTime(String(r.timestamp));
+        if (Number.isNaN(ms)) continue; // no time: in no minute
+        const m = Math.floor(ms / MINUTE);
         const x = parseFloat(String(r.value)); // like CAST(value AS REAL) for the usual cases
         const v = Number.isNaN(x) ? 0 : x;
         let tile = c.tiles.get(m);
@@ -466,7 +509,7 @@ class SqliteOvdsQuery implements OvdsQuery {
   ): SeriesPage {
     this.#db.exec("BEGIN");
     try {
-      const { a, b, lo } = this.#span(t, q);
+      const { a, b } = this.#span(t, q);
       const tiles = this.#tilesFor(t, q.path);
       const bucketMs = Math.ceil((b - a) / Math.max(1, q.maxPoints - 1) / MINUTE) * MINUTE;
       const g0 = Math.ceil(a / MINUTE) * MINUTE;
@@ -490,26 +533,20 @@ class SqliteOvdsQuery implements OvdsQuery {
         const s = edges[i], e = edges[i + 1];
         acc.fill(0);
         const m0 = Math.ceil(s / MINUTE), m1 = Math.floor(e / MINUTE);
+        const sText = boundText(s), eText = boundText(e);
         if (m0 > m1) {
-          exact(
-            i === 0 ? (q.from || lo) : new Date(s).toISOString(),
-            i + 2 === edges.length ? q.to : new Date(e).toISOString(),
-          );
+          exact(sText, eText);
         } else {
-          if (s < m0 * MINUTE) {
-            exact(i === 0 ? (q.from || lo) : new Date(s).toISOString(), new Date(m0 * MINUTE).toISOString());
-          }
+          if (s < m0 * MINUTE) exact(sText, boundText(m0 * MINUTE));
           for (let m = m0; m < m1; m++) {
             const tile = tiles.get(m);
             if (tile) add(tile[0], tile[1], tile[2], tile[3]);
           }
-          if (m1 * MINUTE < e) {
-            exact(new Date(m1 * MINUTE).toISOString(), i + 2 === edges.length ? q.to : new Date(e).toISOString());
-          }
+          if (m1 * MINUTE < e) exact(boundText(m1 * MINUTE), eText);
         }
         if (acc[0] > 0) {
           points.push({
-            ts: new Date(s).toISOString(),
+            ts: formatTime(s),
             value: acc[1] / acc[0],
             min: acc[2],
             max: acc[3],
@@ -548,7 +585,8 @@ export interface SqliteQueryOptions {
  * committed data and never block ingest. Needs the file to exist (the CESC's store creates it);
  * with `worker: true` a missing file is reported by the first call instead.
  *
- * Timestamps are compared as stored text (ISO 8601 UTC), so `from`/`to` must be ISO 8601 UTC too.
+ * The store keeps canonical time text, so timestamps compare as instants; `from`/`to` may be any RFC 3339 text.
+ * Files the CESC never opened (so never migrated, see docs/cesc.md) are compared as they are.
  */
 export function openSqliteQuery(path: string, options: SqliteQueryOptions = {}): OvdsQuery {
   return options.worker ? new WorkerOvdsQuery(path) : new SqliteOvdsQuery(path);

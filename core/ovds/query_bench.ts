@@ -14,8 +14,8 @@ for (let i = 0; i < ROWS; i += 20_000) {
   for (let j = i; j < i + 20_000; j++) {
     datapoints.push({
       path: "Vehicle.Speed",
-      value: (60 + 40 * Math.sin(j / 3000)).toFixed(2),
-      ts: new Date(BASE + j * 100).toISOString(),
+      value: Math.round(6000 + 4000 * Math.sin(j / 3000)) / 100,
+      tsMs: BASE + j * 100,
     });
   }
   await store.insertBatches([{ vin: "BENCHVIN", datapoints }]);

@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSqliteQuery, openSqliteStore, type SeriesPoint } from "./mod.ts";
 import { PipelineError } from "../errors/mod.ts";
+import { type Datapoint, parseTime, type VssValue } from "../datapoint/mod.ts";
 
 const BASE = Date.parse("2024-03-01T00:00:00Z");
 const at = (ms: number) => new Date(BASE + ms).toISOString();
+/** A typed datapoint at the RFC 3339 time `ts`. */
+const dp = (path: string, value: VssValue, ts: string): Datapoint => ({ path, value, tsMs: parseTime(ts) });
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ovds_query_test_" });
@@ -17,7 +20,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 /** Speed i at 100 ms steps, a few other signals. */
 function speedPoints(n: number, startMs = 0) {
-  return Array.from({ length: n }, (_, i) => ({ path: "Vehicle.Speed", value: String(i), ts: at(startMs + i * 100) }));
+  return Array.from({ length: n }, (_, i) => dp("Vehicle.Speed", i, at(startMs + i * 100)));
 }
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
@@ -33,9 +36,9 @@ Deno.test("ovds query: vehicles with time span, counts and backlog", async () =>
       {
         vin: "VIN_A",
         datapoints: [
-          { path: "Vehicle.Speed", value: "1", ts: at(5000) },
-          { path: "Vehicle.Cabin.Door.Row1.Left.IsOpen", value: "true", ts: at(1000) },
-          { path: "Vehicle.Cabin.Door.Row1.Left.IsOpen", value: "false", ts: at(9000) },
+          dp("Vehicle.Speed", 1, at(5000)),
+          dp("Vehicle.Cabin.Door.Row1.Left.IsOpen", true, at(1000)),
+          dp("Vehicle.Cabin.Door.Row1.Left.IsOpen", false, at(9000)),
         ],
       },
     ]);
@@ -178,8 +181,7 @@ Deno.test("ovds query: long ranges come from minute tiles, exact against a brute
     const rows: { ts: number; v: number }[] = [];
     const add = (ms: number, v: number) => rows.push({ ts: ms, v });
     for (let i = 0; i < 5143; i++) add(i * 7000 + 1300, Math.round(100 * Math.sin(i / 50)) / 4);
-    const toDps = (rs: { ts: number; v: number }[]) =>
-      rs.map((r) => ({ path: "Vehicle.Speed", value: String(r.v), ts: at(r.ts) }));
+    const toDps = (rs: { ts: number; v: number }[]) => rs.map((r) => dp("Vehicle.Speed", r.v, at(r.ts)));
     await store.insertBatches([{ vin: "V1", datapoints: toDps(rows) }]);
     const q = openSqliteQuery(file);
     const check = async (opts: { from?: string; to?: string; maxPoints: number }) => {

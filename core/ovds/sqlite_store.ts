@@ -1,7 +1,9 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PipelineError } from "../errors/mod.ts";
 import { type FileSync, WalSyncer } from "./wal_sync.ts";
-import type { Datapoint } from "../viss/mod.ts";
+import { type Datapoint, formatTime, formatValue, isTsMs, MAX_TS_MS, MIN_TS_MS } from "../datapoint/mod.ts";
+import { META_DDL, migrateTimestamps, type TimeMigration } from "./migrate.ts";
+import { CANONICAL_GLOB } from "./time_text.ts";
 import type {
   DeadLetter,
   InsertResult,
@@ -24,6 +26,7 @@ export function ovdsTvDdl(vinId: number): string {
 }
 
 const CESC_DDL = [
+  META_DDL,
   `CREATE TABLE IF NOT EXISTS cesc_vehicle ( vin_id INTEGER PRIMARY KEY, forwarded_rowid INTEGER NOT NULL DEFAULT 0, forwarded_at TEXT )`,
   `CREATE TABLE IF NOT EXISTS cesc_dead_letter ( id INTEGER PRIMARY KEY AUTOINCREMENT, vin_id INTEGER NOT NULL, row_id INTEGER NOT NULL, path TEXT, value TEXT, timestamp TEXT, reason TEXT NOT NULL, created_at TEXT NOT NULL )`,
 ];
@@ -58,6 +61,12 @@ export interface SqliteStoreOptions {
    * Must be a power of two from 512 to 65536.
    */
   pageSize?: number;
+  /**
+   * Called once at open with what the timestamp migration did (`ran: false` when the file was already canonical):
+   * non-canonical RFC 3339 timestamps of files written before (or by other tools) are rewritten to the canonical
+   * text in the opening transaction, see {@link migrateTimestamps}.
+   */
+  onMigrated?: (migration: TimeMigration) => void;
 }
 
 interface Vehicle {
@@ -127,6 +136,9 @@ class SqliteOvdsStore implements OvdsStore {
   #tailMax: number;
   /** Reused bind-argument list of the multi-row INSERTs. */
   #args: string[] = [];
+  /** The last time formatted, and its text: the datapoints of one frame share one time and so one string. */
+  #lastMs = NaN;
+  #lastTs = "";
 
   constructor(path: string, options: SqliteStoreOptions) {
     try {
@@ -145,20 +157,26 @@ class SqliteOvdsStore implements OvdsStore {
     // Commits only write the WAL; for `full`, the WalSyncer fsyncs it before a write is acknowledged.
     db.exec("PRAGMA synchronous=NORMAL");
     db.exec("PRAGMA busy_timeout=5000");
+    let migration: TimeMigration;
     db.exec("BEGIN IMMEDIATE");
     try {
       for (const sql of [...OVDS_STATIC_DDL, ...CESC_DDL]) db.exec(sql);
       // OVDS files written by other tools: their vehicles start with everything unforwarded.
       db.exec("INSERT OR IGNORE INTO cesc_vehicle(vin_id) SELECT vin_id FROM VIN_TIV");
-      for (const r of db.prepare("SELECT vin_id FROM VIN_TIV").all()) db.exec(ovdsTvDdl(Number(r.vin_id)));
+      const ids = db.prepare("SELECT vin_id FROM VIN_TIV").all().map((r) => Number(r.vin_id));
+      for (const id of ids) db.exec(ovdsTvDdl(id));
+      // One instant, one row: timestamps of older files become canonical in this same transaction.
+      migration = migrateTimestamps(db, ids);
       db.exec("COMMIT");
     } catch (e) {
       db.exec("ROLLBACK");
+      db.close();
       throw new PipelineError("ovds.schema", `cannot create the OVDS tables in ${path}: ${(e as Error).message}`, {
         path,
         cause: e,
       });
     }
+    options.onMigrated?.(migration);
     const file = path !== ":memory:" && path !== "";
     if (options.synchronous !== "normal" && file) {
       try {
@@ -277,6 +295,7 @@ class SqliteOvdsStore implements OvdsStore {
         db.exec("ROLLBACK");
       } catch { /* already rolled back */ }
       for (const vin of created) this.#vehicles.delete(vin);
+      if (e instanceof PipelineError) throw e;
       throw new PipelineError("ovds.write", `storing data points failed: ${(e as Error).message}`, { cause: e });
     }
     return { inserted, perVin };
@@ -301,7 +320,10 @@ class SqliteOvdsStore implements OvdsStore {
         `INSERT INTO TV_${v.id}(value, timestamp, path) VALUES ${new Array(k).fill("(?, ?, ?)").join(", ")}`,
       );
       args.length = 0;
-      for (let j = i; j < i + k; j++) args.push(dps[j].value, dps[j].ts, dps[j].path);
+      for (let j = i; j < i + k; j++) {
+        const d = dps[j];
+        args.push(typeof d.value === "string" ? d.value : formatValue(d.value), this.#timeText(d), d.path);
+      }
       const r = stmt.run(...args);
       const changes = Number(r.changes);
       n += changes;
@@ -309,8 +331,7 @@ class SqliteOvdsStore implements OvdsStore {
         const last = Number(r.lastInsertRowid);
         if (changes === k && Number.isSafeInteger(last)) {
           for (let j = 0; j < k; j++) {
-            const d = dps[i + j];
-            rows.push({ id: last - k + 1 + j, path: d.path, value: d.value, ts: d.ts });
+            rows.push({ id: last - k + 1 + j, path: args[3 * j + 2], value: args[3 * j], ts: args[3 * j + 1] });
           }
         } else if (changes > 0) {
           this.#dropTail(v);
@@ -319,6 +340,21 @@ class SqliteOvdsStore implements OvdsStore {
       i += k;
     }
     return n;
+  }
+
+  /** The canonical time text of `d`; consecutive datapoints of one instant share one string. */
+  #timeText(d: Datapoint): string {
+    const ms = d.tsMs;
+    if (ms === this.#lastMs) return this.#lastTs;
+    if (!isTsMs(ms)) {
+      throw new PipelineError(
+        "ovds.datapoint",
+        `datapoint ${d.path} has time ${ms} ms, not an integer within 0000..9999; validate datapoints before storing`,
+      );
+    }
+    this.#lastTs = formatTime(ms);
+    this.#lastMs = ms;
+    return this.#lastTs;
   }
 
   #dropTail(v: Vehicle): void {
@@ -489,7 +525,10 @@ class SqliteOvdsStore implements OvdsStore {
     try {
       this.#check();
       this.#persistWatermarks();
-      const cutoff = new Date((options.now ?? new Date()).getTime() - maxAgeMs).toISOString();
+      const limit = (options.now ?? new Date()).getTime() - maxAgeMs;
+      if (Number.isNaN(limit)) throw new PipelineError("ovds.retention", `retention ${maxAgeMs} ms is not a number`);
+      if (limit <= MIN_TS_MS) return Promise.resolve(0);
+      const cutoff = formatTime(Math.min(Math.floor(limit), MAX_TS_MS));
       let deleted = 0;
       const states = this.#db.prepare("SELECT vin_id, forwarded_rowid FROM cesc_vehicle").all();
       this.#db.exec("BEGIN IMMEDIATE");
@@ -497,9 +536,11 @@ class SqliteOvdsStore implements OvdsStore {
         for (const s of states) {
           const id = Number(s.vin_id);
           // Keep the newest row of each table so SQLite never hands out a rowid at or below the watermark again.
+          // Rows whose timestamp is no time (junk kept from other tools' files) have no age: never deleted.
           deleted += Number(
             this.#db.prepare(
-              `DELETE FROM TV_${id} WHERE rowid <= ? AND rowid < (SELECT max(rowid) FROM TV_${id}) AND timestamp < ?`,
+              `DELETE FROM TV_${id} WHERE rowid <= ? AND rowid < (SELECT max(rowid) FROM TV_${id}) AND timestamp < ?
+               AND timestamp GLOB '${CANONICAL_GLOB}'`,
             ).run(Number(s.forwarded_rowid), cutoff).changes,
           );
         }

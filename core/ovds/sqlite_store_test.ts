@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSqliteStore, openSqliteStoreInWorker } from "./mod.ts";
+import { type Datapoint, parseTime, type VssValue } from "../datapoint/mod.ts";
 
-const T = (s: number) => `2022-07-27T12:00:${String(s).padStart(2, "0")}Z`;
+/** Canonical time text of second `s` (what the store writes). */
+const T = (s: number) => `2022-07-27T12:00:${String(s).padStart(2, "0")}.000Z`;
+/** A typed datapoint at the RFC 3339 time `ts`. */
+const dp = (path: string, value: VssValue, ts: string): Datapoint => ({ path, value, tsMs: parseTime(ts) });
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ovds_test_" });
@@ -27,14 +31,17 @@ Deno.test("sqlite store: OVDS schema readable by the sqlite3 CLI", async () => {
       {
         vin: "ULF001",
         datapoints: [
-          { path: "Vehicle.CurrentLocation.Latitude", value: "56.020362896401075", ts: T(0) },
-          { path: "Vehicle.Speed", value: "55.0", ts: T(1) },
-          { path: "Vehicle.Speed", value: "55.0", ts: T(1) }, // duplicate (path, ts): ignored
+          dp("Vehicle.CurrentLocation.Latitude", 56.020362896401075, T(0)),
+          dp("Vehicle.Speed", 55, T(1)),
+          dp("Vehicle.Speed", 55, "2022-07-27T14:00:01+02:00"), // the same instant (path, ts): ignored
+          dp("Vehicle.Cabin.IsWindowChildLockEngaged", true, "2022-07-27T12:00:01.5Z"),
+          dp("Vehicle.Powertrain.Range", 9007199254740993n, T(2)),
+          dp("Vehicle.Cabin.SeatRowCount", [1, 2], T(2)),
         ],
       },
-      { vin: "VIN2", datapoints: [{ path: "Vehicle.Speed", value: "1", ts: T(0) }] },
+      { vin: "VIN2", datapoints: [dp("Vehicle.Speed", 1, T(0))] },
     ]);
-    assert.deepEqual(res.inserted, [2, 1]);
+    assert.deepEqual(res.inserted, [5, 1]);
     await store.close();
     const schema = await sqlite3(file, ".schema");
     assert.match(
@@ -49,7 +56,13 @@ Deno.test("sqlite store: OVDS schema readable by the sqlite3 CLI", async () => {
     assert.equal(await sqlite3(file, "SELECT vin_id, vin FROM VIN_TIV ORDER BY vin_id"), "1|ULF001\n2|VIN2");
     assert.equal(
       await sqlite3(file, "SELECT value, timestamp, path FROM TV_1 ORDER BY rowid"),
-      `56.020362896401075|${T(0)}|Vehicle.CurrentLocation.Latitude\n55.0|${T(1)}|Vehicle.Speed`,
+      [
+        `56.020362896401075|${T(0)}|Vehicle.CurrentLocation.Latitude`,
+        `55|${T(1)}|Vehicle.Speed`,
+        `true|2022-07-27T12:00:01.500Z|Vehicle.Cabin.IsWindowChildLockEngaged`,
+        `9007199254740993|${T(2)}|Vehicle.Powertrain.Range`,
+        `["1","2"]|${T(2)}|Vehicle.Cabin.SeatRowCount`,
+      ].join("\n"),
     );
     assert.equal(await sqlite3(file, "PRAGMA journal_mode"), "wal");
     assert.equal(await sqlite3(file, "PRAGMA page_size"), "2048");
@@ -63,7 +76,7 @@ Deno.test("sqlite store: an existing file keeps its page size", async () => {
     const store = openSqliteStore(file);
     try {
       assert.deepEqual(
-        (await store.insertBatches([{ vin: "V1", datapoints: [{ path: "Vehicle.Speed", value: "1", ts: T(0) }] }]))
+        (await store.insertBatches([{ vin: "V1", datapoints: [dp("Vehicle.Speed", "1", T(0))] }]))
           .inserted,
         [1],
       );
@@ -79,14 +92,14 @@ Deno.test("sqlite store: watermark by rowid survives reopen; same-ts rows are no
   await withDir(async (dir) => {
     const file = join(dir, "ovds.db");
     let store = openSqliteStore(file);
-    await store.insertBatches([{ vin: "V", datapoints: [{ path: "A.B", value: "1", ts: T(5) }] }]);
+    await store.insertBatches([{ vin: "V", datapoints: [dp("A.B", "1", T(5))] }]);
     const first = await store.unforwarded("V", { limit: 10 });
     assert.equal(first.length, 1);
     await store.advanceWatermark("V", first[0].id);
     // Arrives later with the same and an older timestamp: the original CESC never sent these.
     await store.insertBatches([{
       vin: "V",
-      datapoints: [{ path: "A.C", value: "2", ts: T(5) }, { path: "A.D", value: "3", ts: T(1) }],
+      datapoints: [dp("A.C", "2", T(5)), dp("A.D", "3", T(1))],
     }]);
     await store.close();
     store = openSqliteStore(file);
@@ -108,7 +121,7 @@ Deno.test("sqlite store: dead letters, retention deletes only forwarded rows, pi
     const store = openSqliteStore(join(dir, "ovds.db"), { synchronous: "normal" });
     await store.insertBatches([{
       vin: "V",
-      datapoints: [1, 2, 3, 4].map((s) => ({ path: "A.B", value: String(s), ts: `2020-01-0${s}T00:00:00Z` })),
+      datapoints: [1, 2, 3, 4].map((s) => dp("A.B", s, `2020-01-0${s}T00:00:00Z`)),
     }]);
     const rows = await store.unforwarded("V", { limit: 10 });
     await store.deadLetter("V", [rows[0]], { reason: "http 400: bad record" });
@@ -138,24 +151,52 @@ Deno.test("sqlite store: opens an OVDS file written by another tool and forwards
        INSERT INTO TV_1 VALUES('55.0','2020-06-08T23:37:19Z','Vehicle.Speed');`,
     );
     const store = openSqliteStore(file);
-    const [v] = await store.vehicles();
-    assert.deepEqual(v, { vin: "ULF001", vinId: 1, watermark: 0, backlog: 1 });
-    await store.close();
+    try {
+      const [v] = await store.vehicles();
+      assert.deepEqual(v, { vin: "ULF001", vinId: 1, watermark: 0, backlog: 1 });
+      // Its timestamp was migrated to the canonical text on open.
+      assert.deepEqual((await store.unforwarded("ULF001", { limit: 5 })).map((r) => ({ ...r })), [
+        { id: 1, path: "Vehicle.Speed", value: "55.0", ts: "2020-06-08T23:37:19.000Z" },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("sqlite store: a datapoint whose time is no RFC 3339 time fails the call, nothing is stored", async () => {
+  await withDir(async (dir) => {
+    const store = openSqliteStore(join(dir, "ovds.db"), { synchronous: "normal" });
+    try {
+      for (const tsMs of [NaN, 1.5, 253_402_300_800_000, -62_167_219_200_001]) {
+        await assert.rejects(
+          store.insertBatches([{ vin: "V", datapoints: [dp("A.B", 1, T(1)), { path: "A.B", value: 2, tsMs }] }]),
+          (e: unknown) => (e as { code: string }).code === "ovds.datapoint",
+        );
+      }
+      assert.deepEqual(await store.unforwarded("V", { limit: 10 }), []);
+      // The store stays usable.
+      assert.deepEqual((await store.insertBatches([{ vin: "V", datapoints: [dp("A.B", 1, T(1))] }])).inserted, [1]);
+    } finally {
+      await store.close();
+    }
   });
 });
 
 Deno.test("worker store: same behaviour through a Worker, errors keep their code", async () => {
   await withDir(async (dir) => {
     const file = join(dir, "ovds.db");
-    const store = await openSqliteStoreInWorker(file);
+    const migrations: unknown[] = [];
+    const store = await openSqliteStoreInWorker(file, { onMigrated: (m) => migrations.push(m.ran) });
+    assert.deepEqual(migrations, [true]); // a new file is marked canonical at once
     const res = await store.insertBatches([{
       vin: "W",
-      datapoints: [{ path: "A.B", value: "1", ts: T(1) }, { path: "A.B", value: "1", ts: T(1) }],
+      datapoints: [dp("A.B", 1n, T(1)), dp("A.B", 1, T(1)), dp("A.C", 2n ** 64n - 1n, T(1))],
     }]);
-    assert.deepEqual(res.inserted, [1]);
-    assert.equal(res.perVin.get("W"), 1);
+    assert.deepEqual(res.inserted, [2]);
+    assert.equal(res.perVin.get("W"), 2);
     const rows = await store.unforwarded("W", { limit: 10 });
-    await store.advanceWatermark("W", rows[0].id);
+    await store.advanceWatermark("W", rows[rows.length - 1].id);
     assert.deepEqual((await store.vehicles()).map((v) => v.backlog), [0]);
     await assert.rejects(
       store.advanceWatermark("nobody", 1),
@@ -165,6 +206,7 @@ Deno.test("worker store: same behaviour through a Worker, errors keep their code
     await store.close();
     assert.equal(await store.ping(), false);
     assert.equal(await sqlite3(file, "SELECT vin FROM VIN_TIV"), "W");
+    assert.equal(await sqlite3(file, "SELECT value FROM TV_1 ORDER BY rowid"), "1\n18446744073709551615");
   });
 });
 
@@ -173,7 +215,7 @@ Deno.test("sqlite store: background WAL checkpoints keep the data readable", asy
     const file = join(dir, "ovds.db");
     const store = openSqliteStore(file, { checkpointInWorker: true, checkpointIntervalMs: 10 });
     for (let i = 0; i < 20; i++) {
-      await store.insertBatches([{ vin: "C", datapoints: [{ path: "A.B", value: String(i), ts: T(i) }] }]);
+      await store.insertBatches([{ vin: "C", datapoints: [dp("A.B", String(i), T(i))] }]);
     }
     assert.equal((await store.unforwarded("C", { limit: 100 })).length, 20);
     await store.close();
@@ -219,7 +261,7 @@ Deno.test("sqlite store: the forwarder's in-memory tail matches the table under 
         try {
           for (const c of cmds) {
             if (c.op === "insert") {
-              const dps = c.ts.map((s) => ({ path: "Vehicle.Speed", value: String(s), ts: T(s) }));
+              const dps = c.ts.map((s) => (dp("Vehicle.Speed", String(s), T(s))));
               const [a, b] = await Promise.all(stores.map((s) => s.insertBatches([{ vin: c.vin, datapoints: dps }])));
               assert.deepEqual(a.inserted, b.inserted);
             } else if (c.op === "read") {

@@ -4,7 +4,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { openSqliteStore } from "./sqlite_store.ts";
+import type { TimeMigration } from "./migrate.ts";
+import { openSqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
 import type { OvdsStore } from "./store.ts";
 
 let store: OvdsStore | undefined;
@@ -14,7 +15,9 @@ self.onmessage = async (ev: MessageEvent) => {
   try {
     let value: unknown;
     if (method === "open") {
-      store = openSqliteStore(args[0] as string, args[1] as Record<string, never>);
+      // The migration result goes back as the answer to `open` (functions do not cross to a Worker).
+      const options = { ...(args[1] as SqliteStoreOptions), onMigrated: (m: TimeMigration) => value = m };
+      store = openSqliteStore(args[0] as string, options);
     } else {
       // deno-lint-ignore no-explicit-any
       value = await (store as any)[method](...args);

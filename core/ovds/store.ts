@@ -1,10 +1,14 @@
-import type { Datapoint } from "../viss/mod.ts";
+import type { Datapoint } from "../datapoint/mod.ts";
 
-/** The data points of one vehicle to store. */
+/**
+ * The data points of one vehicle to store: typed values and integer ms times (`core/datapoint`). The store writes
+ * their one text form (`formatValue`) and canonical time text (`formatTime`, `YYYY-MM-DDTHH:MM:SS.sssZ`) into the
+ * OVDS `value` and `timestamp` columns, so one instant is one row whatever form the sender used.
+ */
 export interface VehicleBatch {
   /** Vehicle identification number. */
   vin: string;
-  /** Already validated data points. */
+  /** Already validated data points (a `tsMs` outside 0000..9999 fails the whole call with `ovds.datapoint`). */
   datapoints: readonly Datapoint[];
 }
 
@@ -22,9 +26,12 @@ export interface StoredRow {
   id: number;
   /** VSS path. */
   path: string;
-  /** Value as stored. */
+  /** Value as stored: the one text form of the typed value (`formatValue`). */
   value: string;
-  /** Timestamp as stored. */
+  /**
+   * Timestamp as stored: the canonical RFC 3339 text `YYYY-MM-DDTHH:MM:SS.sssZ` (text order is time order), or,
+   * in files written by other tools, a text that is no RFC 3339 time at all, kept as it was.
+   */
   ts: string;
 }
 

@@ -32,7 +32,7 @@ function heldSync() {
 
 const batch = (vin: string, s: number): VehicleBatch => ({
   vin,
-  datapoints: [{ path: "Vehicle.Speed", value: String(s), ts: `2024-01-01T00:00:${String(s).padStart(2, "0")}Z` }],
+  datapoints: [{ path: "Vehicle.Speed", value: s, tsMs: Date.UTC(2024, 0, 1, 0, 0, s) }],
 });
 
 /** Rows of vehicles VIN_A..VIN_C as another connection (the sqlite3 CLI, a reader) sees them. */

@@ -1,4 +1,5 @@
 import { PipelineError } from "../errors/mod.ts";
+import type { TimeMigration } from "./migrate.ts";
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
 import type {
   DeadLetter,
@@ -92,12 +93,15 @@ class WorkerStore implements OvdsStore {
 /**
  * Opens the SQLite OVDS store in a Worker, so that commits (and their fsync) do not block the
  * event loop: requests keep being parsed while a group commit is on disk. Same semantics as
- * {@link openSqliteStore}.
+ * {@link openSqliteStore}, except that `walSync` and `onWalSync` (functions) are not used in the Worker.
  */
 export async function openSqliteStoreInWorker(path: string, options: SqliteStoreOptions = {}): Promise<OvdsStore> {
   const store = new WorkerStore();
+  // Functions cannot be posted to the Worker: callbacks stay here (`onMigrated` gets the worker's answer).
+  const { onMigrated, walSync: _s, onWalSync: _o, ...plain } = options;
   try {
-    await store.call("open", path, options);
+    const migration = await store.call<TimeMigration>("open", path, plain);
+    onMigrated?.(migration);
   } catch (e) {
     await store.close().catch(() => {});
     throw e;
