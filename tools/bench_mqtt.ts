@@ -59,7 +59,7 @@ async function ingestRound(count: number, pki: TestPki | undefined): Promise<num
   try {
     await sink.start();
     const t0 = performance.now();
-    for (let i = 0; i < count; i++) sink.publish("Vehicle.Speed", i, 1_700_000_000_000 + i);
+    for (let i = 0; i < count; i++) sink.publish({ path: "Vehicle.Speed", value: i, tsMs: 1_700_000_000_000 + i });
     const end = Date.now() + 300_000;
     while (stored < count && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
     if (stored < count) throw new Error(`ingest stored ${stored} of ${count}`);
@@ -113,7 +113,7 @@ async function round(c: Case, pki: TestPki | undefined): Promise<number> {
     if (!sink.stats().connected) throw new Error(`cannot connect: ${sink.stats().lastError}`);
     const t0 = performance.now();
     if (c.qos === 0) {
-      for (let i = 0; i < c.count; i++) sink.publish("Vehicle.Speed", i, 1_700_000_000_000 + i);
+      for (let i = 0; i < c.count; i++) sink.publish({ path: "Vehicle.Speed", value: i, tsMs: 1_700_000_000_000 + i });
     } else {
       for (let i = 0; i < c.count; i++) sink.publishEvent("diagnostics/dtc", `{"seq":${i}}`);
     }

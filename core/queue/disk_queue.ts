@@ -8,11 +8,12 @@ import type {
   MessageQueue,
   PushItem,
   PushOptions,
+  QueueDrop,
   QueueItem,
-  QueueMeta,
   QueueOptions,
   QueuePayload,
   QueueStats,
+  ReplaceOptions,
 } from "./types.ts";
 
 /** Default byte bound of a queue: 64 MiB. */
@@ -58,6 +59,45 @@ export function checkQueueOptions(options: QueueOptions): { maxBytes: number; ma
   return { maxBytes, maxAgeMs, name: options.name ?? "default" };
 }
 
+/** The weight of a push: a positive integer, default 1. */
+export function checkWeight(weight: number | undefined): number {
+  if (weight === undefined) return 1;
+  if (!Number.isInteger(weight) || weight < 1) {
+    throw new PipelineError("queue.weight", `weight must be a positive integer, got ${weight}`, { path: "weight" });
+  }
+  return weight;
+}
+
+/** Listeners of {@link MessageQueue.onDrop}, and the drops waiting to be told (after the transaction). */
+export class DropListeners {
+  readonly #listeners = new Set<(drop: QueueDrop) => void>();
+  #pending: QueueDrop[] = [];
+
+  /** Adds a listener; returns its removal. */
+  add(listener: (drop: QueueDrop) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Notes a drop, to be told by {@link DropListeners.emit}. */
+  note(drop: QueueDrop): void {
+    if (this.#listeners.size > 0) this.#pending.push(drop);
+  }
+
+  /** Forgets noted drops (the transaction was rolled back). */
+  discard(): void {
+    this.#pending = [];
+  }
+
+  /** Tells every listener about the noted drops. */
+  emit(): void {
+    if (this.#pending.length === 0) return;
+    const drops = this.#pending;
+    this.#pending = [];
+    for (const d of drops) for (const l of this.#listeners) l(d);
+  }
+}
+
 /** Throws when a single payload can never fit. */
 export function checkFits(size: number, maxBytes: number, name: string): void {
   if (size > maxBytes) {
@@ -71,9 +111,32 @@ export function checkFits(size: number, maxBytes: number, name: string): void {
 interface Row {
   id: number;
   enqueued_at: number;
+  weight: number;
   key: string | null;
   meta: string | null;
   payload: Uint8Array | string;
+}
+
+interface Sums {
+  n: number;
+  b: number;
+  w: number;
+}
+
+/** Adds the `weight` columns to a queue file written before they existed (weights from `meta.datapoints`). */
+function migrate(db: DatabaseSync): void {
+  const has = (table: string, column: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  if (!has("queue_items", "weight")) {
+    db.exec(`
+      ALTER TABLE queue_items ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;
+      UPDATE queue_items SET weight = max(1, CAST(json_extract(meta, '$.datapoints') AS INTEGER))
+        WHERE meta IS NOT NULL AND json_valid(meta) AND json_type(meta, '$.datapoints') = 'integer';
+    `);
+  }
+  if (!has("queue_state", "dropped_weight")) {
+    db.exec("ALTER TABLE queue_state ADD COLUMN dropped_weight INTEGER NOT NULL DEFAULT 0");
+  }
 }
 
 /**
@@ -81,7 +144,8 @@ interface Row {
  *
  * Items keep their push order across restarts; ids are never reused. When the waiting bytes exceed
  * `maxBytes` or items are older than `maxAgeMs`, the oldest items are dropped and counted in `dropped`
- * (persisted). Several named queues may share one file.
+ * (persisted), in items and in weight (what each item counts for, e.g. datapoints). Several named queues may share
+ * one file.
  */
 export class DiskQueue implements MessageQueue {
   readonly #db: DatabaseSync;
@@ -91,8 +155,11 @@ export class DiskQueue implements MessageQueue {
   readonly #now: () => number;
   #depth = 0;
   #bytes = 0;
+  #weight = 0;
   #dropped = 0;
+  #droppedWeight = 0;
   #oldestAt = 0;
+  readonly #drops = new DropListeners();
   #closed = false;
   readonly #insert: StatementSync;
   readonly #peek: StatementSync;
@@ -103,6 +170,10 @@ export class DiskQueue implements MessageQueue {
   readonly #scanOldest: StatementSync;
   readonly #sumOlder: StatementSync;
   readonly #saveDropped: StatementSync;
+  readonly #getItem: StatementSync;
+  readonly #update: StatementSync;
+  readonly #updateKeepMeta: StatementSync;
+  readonly #totals: StatementSync;
 
   private constructor(db: DatabaseSync, options: QueueOptions) {
     const { maxBytes, maxAgeMs, name } = checkQueueOptions(options);
@@ -122,20 +193,28 @@ export class DiskQueue implements MessageQueue {
         size INTEGER NOT NULL,
         key TEXT,
         meta TEXT,
-        payload NOT NULL
+        payload NOT NULL,
+        weight INTEGER NOT NULL DEFAULT 1
       );
       CREATE INDEX IF NOT EXISTS queue_items_by_queue ON queue_items(queue, id);
-      CREATE TABLE IF NOT EXISTS queue_state (queue TEXT PRIMARY KEY, dropped INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS queue_state (
+        queue TEXT PRIMARY KEY,
+        dropped INTEGER NOT NULL,
+        dropped_weight INTEGER NOT NULL DEFAULT 0
+      );
     `);
+    migrate(db);
     this.#insert = db.prepare(
-      "INSERT INTO queue_items(queue, enqueued_at, size, key, meta, payload) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO queue_items(queue, enqueued_at, size, weight, key, meta, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.#peek = db.prepare(
-      "SELECT id, enqueued_at, key, meta, payload FROM queue_items WHERE queue = ? AND id > ? ORDER BY id LIMIT ?",
+      "SELECT id, enqueued_at, weight, key, meta, payload FROM queue_items WHERE queue = ? AND id > ? " +
+        "ORDER BY id LIMIT ?",
     );
-    this.#deleteOne = db.prepare("DELETE FROM queue_items WHERE queue = ? AND id = ? RETURNING size");
+    this.#deleteOne = db.prepare("DELETE FROM queue_items WHERE queue = ? AND id = ? RETURNING size, weight");
     this.#sumUpTo = db.prepare(
-      "SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM queue_items WHERE queue = ? AND id <= ?",
+      "SELECT count(*) AS n, coalesce(sum(size), 0) AS b, coalesce(sum(weight), 0) AS w FROM queue_items " +
+        "WHERE queue = ? AND id <= ?",
     );
     this.#deleteUpTo = db.prepare("DELETE FROM queue_items WHERE queue = ? AND id <= ?");
     this.#oldest = db.prepare("SELECT enqueued_at FROM queue_items WHERE queue = ? ORDER BY id LIMIT 1");
@@ -144,17 +223,34 @@ export class DiskQueue implements MessageQueue {
       "SELECT max(id) AS id FROM queue_items WHERE queue = ? AND enqueued_at < ?",
     );
     this.#saveDropped = db.prepare(
-      "INSERT INTO queue_state(queue, dropped) VALUES (?, ?) ON CONFLICT(queue) DO UPDATE SET dropped = excluded.dropped",
+      "INSERT INTO queue_state(queue, dropped, dropped_weight) VALUES (?, ?, ?) " +
+        "ON CONFLICT(queue) DO UPDATE SET dropped = excluded.dropped, dropped_weight = excluded.dropped_weight",
     );
-    const totals = db.prepare(
-      "SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM queue_items WHERE queue = ?",
-    ).get(name) as { n: number; b: number };
-    this.#depth = totals.n;
-    this.#bytes = totals.b;
-    const st = db.prepare("SELECT dropped FROM queue_state WHERE queue = ?").get(name) as
-      | { dropped: number }
+    this.#getItem = db.prepare("SELECT size, weight FROM queue_items WHERE queue = ? AND id = ?");
+    this.#update = db.prepare(
+      "UPDATE queue_items SET payload = ?, size = ?, weight = ?, meta = ? WHERE queue = ? AND id = ?",
+    );
+    this.#updateKeepMeta = db.prepare(
+      "UPDATE queue_items SET payload = ?, size = ?, weight = ? WHERE queue = ? AND id = ?",
+    );
+    this.#totals = db.prepare(
+      "SELECT count(*) AS n, coalesce(sum(size), 0) AS b, coalesce(sum(weight), 0) AS w FROM queue_items " +
+        "WHERE queue = ?",
+    );
+    this.#resync();
+    const st = db.prepare("SELECT dropped, dropped_weight FROM queue_state WHERE queue = ?").get(name) as
+      | { dropped: number; dropped_weight: number }
       | undefined;
     this.#dropped = st?.dropped ?? 0;
+    this.#droppedWeight = st?.dropped_weight ?? 0;
+  }
+
+  /** Counters from what is on disk. */
+  #resync(): void {
+    const t = this.#totals.get(this.#name) as unknown as Sums;
+    this.#depth = t.n;
+    this.#bytes = t.b;
+    this.#weight = t.w;
     this.#refreshOldest();
   }
 
@@ -195,33 +291,40 @@ export class DiskQueue implements MessageQueue {
     this.#oldestAt = r ? r.enqueued_at : 0;
   }
 
-  #insertOne(payload: QueuePayload, key: string | undefined, meta: QueueMeta | undefined, now: number): number {
+  #insertOne(payload: QueuePayload, options: PushOptions, now: number): number {
     const size = payloadSize(payload);
+    const weight = checkWeight(options.weight);
     checkFits(size, this.#maxBytes, this.#name);
+    const meta = options.meta;
     const r = this.#insert.run(
       this.#name,
       now,
       size,
-      key ?? null,
+      weight,
+      options.key ?? null,
       meta === undefined ? null : JSON.stringify(meta),
       payload,
     );
     if (this.#depth === 0) this.#oldestAt = now;
     this.#depth++;
     this.#bytes += size;
+    this.#weight += weight;
     return Number(r.lastInsertRowid);
   }
 
   /** Drop every item with id <= upTo, counting them as dropped. */
-  #dropUpTo(upTo: number): void {
-    const s = this.#sumUpTo.get(this.#name, upTo) as { n: number; b: number };
+  #dropUpTo(upTo: number, reason: QueueDrop["reason"]): void {
+    const s = this.#sumUpTo.get(this.#name, upTo) as unknown as Sums;
     if (s.n === 0) return;
     this.#deleteUpTo.run(this.#name, upTo);
     this.#depth -= s.n;
     this.#bytes -= s.b;
+    this.#weight -= s.w;
     this.#dropped += s.n;
-    this.#saveDropped.run(this.#name, this.#dropped);
+    this.#droppedWeight += s.w;
+    this.#saveDropped.run(this.#name, this.#dropped, this.#droppedWeight);
     this.#refreshOldest();
+    this.#drops.note({ queue: this.#name, reason, items: s.n, weight: s.w, bytes: s.b });
   }
 
   #enforceBytes(): void {
@@ -240,7 +343,7 @@ export class DiskQueue implements MessageQueue {
       if (acc >= need || rows.length < limit) break;
       limit *= 4;
     }
-    if (lastId >= 0) this.#dropUpTo(lastId);
+    if (lastId >= 0) this.#dropUpTo(lastId, "bytes");
   }
 
   #enforceAge(now: number): void {
@@ -248,26 +351,29 @@ export class DiskQueue implements MessageQueue {
     const cutoff = now - this.#maxAgeMs;
     if (this.#oldestAt >= cutoff) return;
     const r = this.#sumOlder.get(this.#name, cutoff) as { id: number | null };
-    if (r.id !== null) this.#dropUpTo(r.id);
+    if (r.id !== null) this.#dropUpTo(r.id, "age");
   }
 
   #tx<T>(fn: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
+    let out: T;
     try {
-      const out = fn();
+      out = fn();
       this.#db.exec("COMMIT");
-      return out;
     } catch (e) {
       this.#db.exec("ROLLBACK");
+      this.#drops.discard();
       // resync counters with what is on disk
-      const t = this.#db.prepare(
-        "SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM queue_items WHERE queue = ?",
-      ).get(this.#name) as { n: number; b: number };
-      this.#depth = t.n;
-      this.#bytes = t.b;
-      this.#refreshOldest();
+      this.#resync();
+      const st = this.#db.prepare("SELECT dropped, dropped_weight FROM queue_state WHERE queue = ?").get(
+        this.#name,
+      ) as { dropped: number; dropped_weight: number } | undefined;
+      this.#dropped = st?.dropped ?? 0;
+      this.#droppedWeight = st?.dropped_weight ?? 0;
       throw e;
     }
+    this.#drops.emit();
+    return out;
   }
 
   /** Append one payload; returns its id. */
@@ -276,7 +382,7 @@ export class DiskQueue implements MessageQueue {
     const now = this.#now();
     return this.#tx(() => {
       this.#enforceAge(now);
-      const id = this.#insertOne(payload, options.key, options.meta, now);
+      const id = this.#insertOne(payload, options, now);
       this.#enforceBytes();
       return id;
     });
@@ -290,10 +396,7 @@ export class DiskQueue implements MessageQueue {
     return this.#tx(() => {
       this.#enforceAge(now);
       const ids = new Array<number>(items.length);
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i];
-        ids[i] = this.#insertOne(it.payload, it.key, it.meta, now);
-      }
+      for (let i = 0; i < items.length; i++) ids[i] = this.#insertOne(items[i].payload, items[i], now);
       this.#enforceBytes();
       return ids;
     });
@@ -307,7 +410,7 @@ export class DiskQueue implements MessageQueue {
     const out = new Array<QueueItem>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
-      const item: QueueItem = { id: r.id, payload: r.payload, enqueuedAt: r.enqueued_at };
+      const item: QueueItem = { id: r.id, payload: r.payload, enqueuedAt: r.enqueued_at, weight: r.weight };
       if (r.key !== null) item.key = r.key;
       if (r.meta !== null) item.meta = JSON.parse(r.meta);
       out[i] = item;
@@ -321,26 +424,55 @@ export class DiskQueue implements MessageQueue {
     let removed = 0;
     this.#tx(() => {
       if (typeof ids === "number") {
-        const s = this.#sumUpTo.get(this.#name, ids) as { n: number; b: number };
+        const s = this.#sumUpTo.get(this.#name, ids) as unknown as Sums;
         if (s.n > 0) {
           this.#deleteUpTo.run(this.#name, ids);
           removed = s.n;
           this.#depth -= s.n;
           this.#bytes -= s.b;
+          this.#weight -= s.w;
         }
       } else {
         for (const id of ids) {
-          const r = this.#deleteOne.get(this.#name, id) as { size: number } | undefined;
+          const r = this.#deleteOne.get(this.#name, id) as { size: number; weight: number } | undefined;
           if (r) {
             removed++;
             this.#depth--;
             this.#bytes -= r.size;
+            this.#weight -= r.weight;
           }
         }
       }
     });
     if (removed > 0) this.#refreshOldest();
     return removed;
+  }
+
+  /** Replace a waiting item's payload (and optionally meta and weight) in place; false when it is gone. */
+  replace(id: number, payload: QueuePayload, options: ReplaceOptions = {}): boolean {
+    this.#check();
+    const size = payloadSize(payload);
+    checkFits(size, this.#maxBytes, this.#name);
+    const weight = options.weight === undefined ? undefined : checkWeight(options.weight);
+    return this.#tx(() => {
+      const old = this.#getItem.get(this.#name, id) as { size: number; weight: number } | undefined;
+      if (!old) return false;
+      const w = weight ?? old.weight;
+      if (options.meta !== undefined) {
+        this.#update.run(payload, size, w, JSON.stringify(options.meta), this.#name, id);
+      } else {
+        this.#updateKeepMeta.run(payload, size, w, this.#name, id);
+      }
+      this.#bytes += size - old.size;
+      this.#weight += w - old.weight;
+      this.#enforceBytes();
+      return true;
+    });
+  }
+
+  /** Adds a drop listener (told after each committed drop); returns its removal. */
+  onDrop(listener: (drop: QueueDrop) => void): () => void {
+    return this.#drops.add(listener);
   }
 
   /** Current counters (expired items are dropped first). */
@@ -351,7 +483,9 @@ export class DiskQueue implements MessageQueue {
     return {
       depth: this.#depth,
       bytes: this.#bytes,
+      weight: this.#weight,
       dropped: this.#dropped,
+      droppedWeight: this.#droppedWeight,
       oldestAgeMs: this.#depth === 0 ? 0 : Math.max(0, now - this.#oldestAt),
     };
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { PipelineError } from "../errors/mod.ts";
-import { DiskQueue, MemoryQueue, type MessageQueue, type QueueOptions, utf8Length } from "./mod.ts";
+import { DiskQueue, MemoryQueue, type MessageQueue, type QueueDrop, type QueueOptions, utf8Length } from "./mod.ts";
 
 type Factory = (opts: QueueOptions) => { q: MessageQueue; cleanup: () => void };
 
@@ -55,7 +55,7 @@ for (const [kind, make] of [["DiskQueue", disk], ["MemoryQueue", memory]] as con
       assert.deepEqual(q.peek(10).map((i) => i.id), [d]);
       assert.equal(q.stats().bytes, 10);
       assert.equal(q.ack(d), 1);
-      assert.deepEqual(q.stats(), { depth: 0, bytes: 0, dropped: 0, oldestAgeMs: 0 });
+      assert.deepEqual(q.stats(), { depth: 0, bytes: 0, weight: 0, dropped: 0, droppedWeight: 0, oldestAgeMs: 0 });
     } finally {
       cleanup();
     }
@@ -98,7 +98,59 @@ for (const [kind, make] of [["DiskQueue", disk], ["MemoryQueue", memory]] as con
       assert.deepEqual(q.peek(10).map((i) => i.payload), ["b"]);
       assert.equal(q.stats().dropped, 1);
       now += 2000;
-      assert.deepEqual(q.stats(), { depth: 0, bytes: 0, dropped: 2, oldestAgeMs: 0 });
+      assert.deepEqual(q.stats(), { depth: 0, bytes: 0, weight: 0, dropped: 2, droppedWeight: 2, oldestAgeMs: 0 });
+    } finally {
+      cleanup();
+    }
+  });
+
+  Deno.test(`${kind}: weights are counted waiting and dropped, and onDrop tells reason, items, weight and bytes`, () => {
+    let now = 1_000_000;
+    const { q, cleanup } = make({ maxBytes: 100, maxAgeMs: 1000, now: () => now });
+    const drops: QueueDrop[] = [];
+    try {
+      const off = q.onDrop((d) => drops.push(d));
+      for (let i = 0; i < 5; i++) q.push(new Uint8Array(20), { weight: 150 });
+      assert.deepEqual([q.stats().weight, q.stats().droppedWeight], [750, 0]);
+      assert.equal(q.peek(1)[0].weight, 150);
+      q.push(new Uint8Array(30), { weight: 7 }); // 130 bytes: the two oldest go
+      assert.deepEqual(drops, [{ queue: "default", reason: "bytes", items: 2, weight: 300, bytes: 40 }]);
+      assert.deepEqual([q.stats().weight, q.stats().droppedWeight, q.stats().dropped], [457, 300, 2]);
+      now += 2000;
+      assert.equal(q.stats().depth, 0);
+      assert.deepEqual(drops[1], { queue: "default", reason: "age", items: 4, weight: 457, bytes: 90 });
+      assert.equal(q.stats().droppedWeight, 757);
+      off();
+      q.push("x");
+      now += 2000;
+      q.stats();
+      assert.equal(drops.length, 2, "a removed listener hears nothing");
+      assert.equal(q.push("y").constructor, Number);
+      assert.equal(q.peek(1)[0].weight, 1, "default weight 1");
+      assert.throws(() => q.push("z", { weight: 0 }), (e) => e instanceof PipelineError && e.code === "queue.weight");
+      assert.throws(() => q.pushMany([{ payload: "z", weight: 1.5 }]), (e) => e instanceof PipelineError);
+    } finally {
+      cleanup();
+    }
+  });
+
+  Deno.test(`${kind}: replace rewrites a waiting item in place (same id, same position)`, () => {
+    const { q, cleanup } = make({});
+    try {
+      const a = q.push("aaaa", { weight: 4, meta: { contentType: "x" } });
+      const b = q.push("bbbbbb", { weight: 6 });
+      assert.equal(q.replace(a, "aa", { weight: 2 }), true);
+      const [first, second] = q.peek(10);
+      assert.deepEqual([first.id, first.payload, first.weight, first.meta], [a, "aa", 2, { contentType: "x" }]);
+      assert.equal(second.id, b);
+      assert.deepEqual([q.stats().bytes, q.stats().weight], [8, 8]);
+      assert.equal(q.replace(b, new Uint8Array(3), { meta: { k: 1 } }), true);
+      assert.deepEqual(q.peek(10)[1].meta, { k: 1 });
+      assert.equal(q.peek(10)[1].weight, 6);
+      q.ack([a]);
+      assert.equal(q.replace(a, "gone"), false);
+      assert.equal(q.replace(9999, "gone"), false);
+      assert.deepEqual([q.stats().bytes, q.stats().weight], [3, 6]);
     } finally {
       cleanup();
     }
@@ -144,6 +196,33 @@ Deno.test("DiskQueue: survives a restart with order, counters and ids kept", () 
     const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
     db.close();
     assert.equal(mode.journal_mode, "wal");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("DiskQueue: a file written before weights existed opens with weights from meta.datapoints", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "queue_test_" });
+  try {
+    const path = `${dir}/old.db`;
+    const db = new DatabaseSync(path);
+    db.exec(`
+      CREATE TABLE queue_items (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, enqueued_at INTEGER NOT NULL,
+        size INTEGER NOT NULL, key TEXT, meta TEXT, payload NOT NULL);
+      CREATE TABLE queue_state (queue TEXT PRIMARY KEY, dropped INTEGER NOT NULL);
+      INSERT INTO queue_items(queue, enqueued_at, size, key, meta, payload) VALUES
+        ('cesc', 1, 3, NULL, '{"datapoints":150,"contentType":"application/json"}', 'abc'),
+        ('cesc', 2, 3, NULL, '{"qos":1}', 'def'),
+        ('cesc', 3, 3, NULL, NULL, 'ghi');
+      INSERT INTO queue_state VALUES ('cesc', 4);
+    `);
+    db.close();
+    const q = DiskQueue.open(path, { name: "cesc" });
+    assert.deepEqual(q.peek(10).map((i) => i.weight), [150, 1, 1]);
+    const s = q.stats();
+    assert.deepEqual([s.depth, s.bytes, s.weight, s.dropped, s.droppedWeight], [3, 9, 152, 4, 0]);
+    q.close();
+    DiskQueue.open(path, { name: "cesc" }).close(); // a second open migrates nothing
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -15,6 +15,11 @@ export interface PushOptions {
   key?: string;
   /** Optional metadata, stored as JSON. */
   meta?: QueueMeta;
+  /**
+   * What the payload counts for, in the unit its producer accounts in (the uplink: datapoints in the message);
+   * a positive integer, default 1. Waiting and dropped weight are kept beside the item counts.
+   */
+  weight?: number;
 }
 
 /** One item of {@link MessageQueue.pushMany}. */
@@ -35,6 +40,30 @@ export interface QueueItem {
   meta?: QueueMeta;
   /** Enqueue time, ms since the Unix epoch. */
   enqueuedAt: number;
+  /** The weight given at push (default 1). */
+  weight: number;
+}
+
+/** Options of {@link MessageQueue.replace}. */
+export interface ReplaceOptions {
+  /** New metadata (default: keep the old). */
+  meta?: QueueMeta;
+  /** New weight (default: keep the old). */
+  weight?: number;
+}
+
+/** Items the queue dropped to stay within a bound, as told to {@link MessageQueue.onDrop} listeners. */
+export interface QueueDrop {
+  /** The queue's name. */
+  queue: string;
+  /** `bytes`: over `maxBytes` (drop-oldest to make room); `age`: older than `maxAgeMs`. */
+  reason: "bytes" | "age";
+  /** Items dropped. */
+  items: number;
+  /** Their summed weight (the uplink: datapoints). */
+  weight: number;
+  /** Their payload bytes. */
+  bytes: number;
 }
 
 /** Queue counters. */
@@ -43,8 +72,12 @@ export interface QueueStats {
   depth: number;
   /** Payload bytes waiting (strings count as their UTF-8 length). */
   bytes: number;
+  /** Summed weight of the waiting items (the uplink: datapoints). */
+  weight: number;
   /** Items dropped since the queue was created (drop-oldest over bytes or age); persisted. */
   dropped: number;
+  /** Summed weight of the dropped items; persisted. */
+  droppedWeight: number;
   /** Age of the oldest waiting item in ms, 0 when empty. */
   oldestAgeMs: number;
 }
@@ -71,6 +104,16 @@ export interface MessageQueue {
   peek(limit: number, options?: { afterId?: number }): QueueItem[];
   /** Remove items: an array of ids, or every item with `id <= upToId`. Returns how many were removed. */
   ack(ids: readonly number[] | number): number;
+  /**
+   * Replace a waiting item's payload in place (same id, same position), e.g. with what is left of a message once
+   * refused parts were taken out. Returns false when the item is no longer queued.
+   */
+  replace(id: number, payload: QueuePayload, options?: ReplaceOptions): boolean;
+  /**
+   * Be told about every drop over a bound (called after the drop is committed, never inside a transaction).
+   * Returns a function that removes the listener.
+   */
+  onDrop(listener: (drop: QueueDrop) => void): () => void;
   /** Current counters. */
   stats(): QueueStats;
   /** Release resources; further calls throw. */

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { until } from "../../testing/mod.ts";
 import { DiskQueue } from "../../core/queue/mod.ts";
-import {
-  AVRO_CONTENT_TYPE,
-  decodeAvroPayload,
-  encodeDatapointsAvro,
-  loadDatatypeCatalog,
-} from "../../core/codec/mod.ts";
-import { CescSink, type CescSinkOptions } from "./cesc.ts";
-import type { VissDatapoint } from "./types.ts";
+import { loadDatatypeCatalog, parseAvroIngest } from "../../core/codec/mod.ts";
+import { type Datapoint, DatapointValidator, formatTime } from "../../core/datapoint/mod.ts";
+import { avroContainerEncoder } from "../../core/uplink/mod.ts";
+import { parseVissIngest, refusedBody } from "../../core/viss/mod.ts";
+import { vinRows, withCesc } from "../../testing/cesc.ts";
+import { cescOutcome, CescSink, type CescSinkOptions } from "./cesc.ts";
 
 /** A loopback HTTP server standing in for the CESC's ingest path, with a switchable failure mode. */
 function recorder() {
@@ -49,10 +47,10 @@ async function withSink(
   }
 }
 
-const dp = (i: number): VissDatapoint => ({
+const dp = (i: number): Datapoint => ({
   path: i % 2 ? "Vehicle.Speed" : "Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed",
-  value: String(i),
-  ts: new Date(1_700_000_000_000 + i * 10).toISOString(),
+  value: i,
+  tsMs: 1_700_000_000_000 + i * 10,
 });
 
 const received = (bodies: Recorder["bodies"]) =>
@@ -154,10 +152,7 @@ Deno.test("cesc sink: AVRO encoding sends application/avro container files the c
     queue,
     vin: "AVROVIN000000001",
     batchMaxDatapoints: 4,
-    encoder: (vin, dps) => ({
-      body: encodeDatapointsAvro(dps, { catalog, framing: "container", vin }),
-      contentType: AVRO_CONTENT_TYPE,
-    }),
+    encoder: await avroContainerEncoder(catalog),
   });
   try {
     sink.start();
@@ -165,11 +160,12 @@ Deno.test("cesc sink: AVRO encoding sends application/avro container files the c
     sink.write(sent);
     await until(() => sink.stats().sentDatapoints === 4, "avro push");
     assert.equal(bodies[0].type, "application/avro");
-    const decoded = decodeAvroPayload(bodies[0].bytes);
+    const decoded = parseAvroIngest(bodies[0].bytes, new DatapointValidator());
     assert.equal(decoded.vin, "AVROVIN000000001");
+    assert.deepEqual(decoded.refusals, []);
     assert.deepEqual(
-      decoded.datapoints.map((d) => [d.path, Number(d.value), d.ts]).sort(),
-      sent.map((d) => [d.path, Number(d.value), d.ts]).sort(),
+      decoded.datapoints.map((d) => [d.path, d.value, d.tsMs]).sort(),
+      sent.map((d) => [d.path, d.value, d.tsMs]).sort(),
     );
   } finally {
     await sink.close();
@@ -177,4 +173,98 @@ Deno.test("cesc sink: AVRO encoding sends application/avro container files the c
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * A loopback CESC ingest that validates like the CESC (one `DatapointValidator`, here: Vehicle.Speed at most 250)
+ * and answers a request with any refused datapoint by `400 viss.refused` naming them, storing nothing of it.
+ */
+function validatingCesc() {
+  const validator = new DatapointValidator({
+    get: (p) => p === "Vehicle.Speed" ? { datatype: "float", max: 250 } : { datatype: "uint8" },
+  });
+  const stored: Datapoint[] = [];
+  const answers: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const r = parseVissIngest(await req.text(), validator);
+    const status = r.refusals.length > 0 ? 400 : 200;
+    answers.push(status);
+    if (status === 400) return Response.json(refusedBody(r.refusals, r.count), { status });
+    stored.push(...r.datapoints);
+    return Response.json({ stored: r.datapoints.length });
+  });
+  return { stored, answers, server, url: `http://127.0.0.1:${server.addr.port}` };
+}
+
+Deno.test("cesc sink: the CESC refuses 1 of 150 datapoints (400 viss.refused): only it is dropped, the other 149 stored", async () => {
+  const dir = await Deno.makeTempDir();
+  const cesc = validatingCesc();
+  const queue = DiskQueue.open(`${dir}/q.db`, { name: "cesc" });
+  const sink = new CescSink({ url: cesc.url, queue, vin: "V", batchMaxDatapoints: 150 });
+  try {
+    sink.start();
+    // Vehicle.Speed 300 (index 41 in the batch) is above the CESC's maximum
+    const batch = Array.from({ length: 150 }, (_, i) => i === 41 ? { ...dp(41), value: 300 } : dp(i));
+    sink.write(batch);
+    await until(() => sink.stats().sentDatapoints === 149, "the 149 good datapoints");
+    assert.deepEqual(cesc.answers, [400, 200]);
+    const key = (d: Datapoint) => `${d.path}@${formatTime(d.tsMs)}=${Number(d.value)}`;
+    assert.deepEqual(cesc.stored.map(key).sort(), batch.filter((_, i) => i !== 41).map(key).sort());
+    const s = sink.stats();
+    assert.deepEqual([s.sentRequests, s.rejectedRequests, s.rejectedDatapoints, s.partlyRefused], [1, 1, 1, 1]);
+    assert.deepEqual(s.drops, { refused: 1 });
+    assert.equal(s.queued, 0);
+  } finally {
+    await sink.close();
+    queue.close();
+    await cesc.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cesc sink against the real CESC: the one datapoint it refuses is dropped, the other 149 stored", async () => {
+  await withCesc(async (cesc, dir) => {
+    const qdir = await Deno.makeTempDir();
+    const queue = DiskQueue.open(`${qdir}/q.db`, { name: "cesc" });
+    const sink = new CescSink({ url: cesc.url, queue, vin: "REALCESC00000001", batchMaxDatapoints: 150 });
+    try {
+      sink.start();
+      // a string for the float Vehicle.Speed: the VEC's pipeline would have refused it, the sink alone does not
+      // (the state of charge stays within its VSS range 0..100)
+      const batch: Datapoint[] = Array.from(
+        { length: 150 },
+        (_, i) => ({ ...dp(i), value: i === 99 ? "fast" : i % 2 ? i : i % 100 }),
+      );
+      sink.write(batch);
+      await until(() => sink.stats().sentDatapoints === 149, "the 149 good datapoints");
+      assert.deepEqual([sink.stats().rejectedDatapoints, sink.stats().partlyRefused], [1, 1]);
+      const rows = vinRows(`${dir}/ovds.db`, "REALCESC00000001");
+      assert.equal(rows.length, 149);
+      assert.ok(!rows.some((r) => r.endsWith("|fast")));
+    } finally {
+      await sink.close();
+      queue.close();
+      await Deno.remove(qdir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("cescOutcome: 2xx ack, viss.refused lists, other permanent statuses, retries with Retry-After", () => {
+  assert.equal(cescOutcome(200, "{}").kind, "ack");
+  assert.equal(cescOutcome(204, "").kind, "ack");
+  const body = JSON.stringify(
+    refusedBody([{ index: 3, path: "Vehicle.Speed", code: "datapoint.range", reason: "x" }], 9),
+  );
+  const refused = cescOutcome(400, body);
+  assert.equal(refused.kind, "refused");
+  assert.deepEqual(refused.kind === "refused" && refused.refusals?.map((r) => r.index), [3]);
+  for (const status of [400, 413, 415, 422]) {
+    const o = cescOutcome(status, `{"error":{"code":"x","message":"no"}}`);
+    assert.equal(o.kind, "refused", `${status}`);
+    assert.equal(o.kind === "refused" && o.refusals, undefined);
+  }
+  const retry = cescOutcome(503, "busy", "2");
+  assert.deepEqual(retry, { kind: "retry", reason: "HTTP 503: busy", retryAfterMs: 2000 });
+  assert.equal(cescOutcome(401, "").kind, "retry");
+  assert.equal(cescOutcome(500, "").kind, "retry");
 });

@@ -54,7 +54,9 @@ Deno.bench({
   warmup: 1,
   async fn(b) {
     await withSink(b, { disk: false }, async (sink) => {
-      for (let i = 0; i < QOS0_COUNT; i++) sink.publish("Vehicle.Speed", i, 1_700_000_000_000 + i);
+      for (let i = 0; i < QOS0_COUNT; i++) {
+        sink.publish({ path: "Vehicle.Speed", value: i, tsMs: 1_700_000_000_000 + i });
+      }
       if (!await sink.flush(60_000)) throw new Error("not flushed");
     });
   },

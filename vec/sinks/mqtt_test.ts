@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { type Datapoint, formatTime } from "../../core/datapoint/mod.ts";
 import { PipelineError } from "../../core/errors/mod.ts";
+import { avroEncoder } from "../../core/mqtt/mod.ts";
 import { DiskQueue } from "../../core/queue/mod.ts";
 import {
   makeTestPki,
@@ -140,6 +142,9 @@ async function firstDeliveries(sub: Subscriber, total: number): Promise<number[]
   return firsts;
 }
 
+/** A typed datapoint (the sink's input). */
+const at = (path: string, value: Datapoint["value"], tsMs = 0): Datapoint => ({ path, value, tsMs });
+
 function assertAllInOrder(firsts: number[]): void {
   assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first deliveries are in order");
 }
@@ -155,26 +160,31 @@ Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON paylo
     assert.equal(state.retain, true);
     assert.equal(JSON.parse(state.payload).state, "connected");
 
-    assert.equal(sink.publish("Vehicle.Speed", 55, Date.UTC(2026, 0, 1)), true);
-    assert.equal(sink.publish("Vehicle.Powertrain.CombustionEngine.Speed", "3500", "2026-01-01T00:00:00Z"), true);
-    assert.equal(sink.publish("Vehicle.OBD.DTCList", ["P0300", "U0100"], 0), true);
-    assert.equal(sink.publish("Vehicle.No.Such.Path", 1, 0), false);
-    sink.publishEvent("gateway/uptime", { seconds: 42 });
+    assert.equal(sink.publish(at("Vehicle.Speed", 55, Date.UTC(2026, 0, 1))), true);
+    assert.equal(sink.publish(at("Vehicle.Powertrain.CombustionEngine.Speed", 3500, Date.UTC(2026, 0, 1))), true);
+    assert.equal(sink.publish(at("Vehicle.OBD.DTCList", ["P0300", "U0100"])), true);
+    assert.equal(sink.publish(at("Vehicle.No.Such.Path", 1)), false);
+    sink.event({ topic: "gateway/uptime", payload: { seconds: 42 }, qos: 0, tsMs: Date.UTC(2026, 0, 1) });
     sink.publishEvent("security/auth_failures", "3");
     await until(() => sub.got.length >= 6, "6 messages");
     const by = new Map(sub.got.map((m) => [m.topic, m]));
     const speed = by.get("vehicles/gw-1/vehicle/speed")!;
     assert.equal(speed.qos, 0);
     assert.deepEqual(JSON.parse(speed.payload), { path: "Vehicle.Speed", value: 55, ts: "2026-01-01T00:00:00.000Z" });
+    // typed values: a number stays a JSON number, the time is the one canonical text
     assert.deepEqual(JSON.parse(by.get("vehicles/gw-1/engine/rpm")!.payload), {
       path: "Vehicle.Powertrain.CombustionEngine.Speed",
-      value: "3500",
-      ts: "2026-01-01T00:00:00Z",
+      value: 3500,
+      ts: "2026-01-01T00:00:00.000Z",
     });
     const dtc = by.get("vehicles/gw-1/diagnostics/dtc")!;
     assert.equal(dtc.qos, 1, "DTCs are QoS 1");
     assert.deepEqual(JSON.parse(dtc.payload).value, ["P0300", "U0100"]);
-    assert.deepEqual(JSON.parse(by.get("vehicles/gw-1/gateway/uptime")!.payload), { seconds: 42 });
+    // a typed event carries its time
+    assert.deepEqual(JSON.parse(by.get("vehicles/gw-1/gateway/uptime")!.payload), {
+      seconds: 42,
+      ts: "2026-01-01T00:00:00.000Z",
+    });
     assert.equal(by.get("vehicles/gw-1/security/auth_failures")!.payload, "3");
     const s = sink.stats();
     assert.equal(s.unmapped, 1);
@@ -186,10 +196,14 @@ Deno.test("MqttSink: topic layout, QoS, retained connection state and JSON paylo
       (e) => e instanceof PipelineError && e.code === "mqtt.payload_too_large" && /131073 bytes/.test(e.message),
     );
     assert.throws(
-      () => sink.publish("Vehicle.OBD.DTCList", "x".repeat(200_000), 0),
+      () => sink.publish(at("Vehicle.OBD.DTCList", "x".repeat(200_000))),
       (e) => e instanceof PipelineError && e.code === "mqtt.payload_too_large",
     );
     assert.equal(sink.stats().refused, 2);
+    // through the pipeline's entry point a body over the limit is counted and dropped, not thrown
+    sink.write([at("Vehicle.OBD.DTCList", "x".repeat(200_000))]);
+    assert.equal(sink.stats().refused, 3);
+    assert.deepEqual(sink.stats().drops, { too_large: 1 });
 
     await sink.close();
     await until(() => JSON.parse(sub.got.at(-1)!.payload).state === "disconnected", "disconnected state");
@@ -226,6 +240,25 @@ Deno.test("MqttSink: a client certificate from another CA is refused; QoS 1 wait
   });
 });
 
+Deno.test("MqttSink: AVRO datapoints carry content type application/avro, their events JSON (per message, MQTT 5)", async () => {
+  await withBroker(async (f) => {
+    const sink = f.sink({ encoder: avroEncoder(), topics: { policies: { "vehicle/speed": { minIntervalMs: 0 } } } });
+    const sub = await f.subscribe("vehicles/gw-1/#");
+    const types = new Map<string, unknown>();
+    sub.client.on("message", (topic, _p, packet) => types.set(topic, packet.properties?.contentType));
+    await sink.start();
+    sink.publish(at("Vehicle.Speed", 42.5, Date.UTC(2026, 0, 1)));
+    sink.event({ topic: "diagnostics/dtc", payload: { code: "P0420" }, qos: 1, tsMs: Date.UTC(2026, 0, 1) });
+    sink.event({ topic: "gateway/uptime", payload: { seconds: 1 }, qos: 0, tsMs: Date.UTC(2026, 0, 1) });
+    await until(() => types.size >= 4, "speed, dtc, uptime and the connection state");
+    assert.equal(types.get("vehicles/gw-1/vehicle/speed"), "application/avro");
+    assert.equal(types.get("vehicles/gw-1/diagnostics/dtc"), "application/json", "queued (QoS 1)");
+    assert.equal(types.get("vehicles/gw-1/gateway/uptime"), "application/json", "live (QoS 0)");
+    const dtc = sub.got.find((m) => m.topic.endsWith("diagnostics/dtc"))!;
+    assert.deepEqual(JSON.parse(dtc.payload), { code: "P0420", ts: "2026-01-01T00:00:00.000Z" });
+  });
+});
+
 Deno.test("MqttSink: RSA client certificates and MQTT 3.1.1 work too", async () => {
   await withBroker(async (f) => {
     const rsa = await f.pki.issueClient("rsa-gw", { keyType: "rsa" });
@@ -233,7 +266,7 @@ Deno.test("MqttSink: RSA client certificates and MQTT 3.1.1 work too", async () 
     const sub = await f.subscribe("vehicles/gw-1/vehicle/#");
     await sink.start();
     assert.equal(sink.stats().connected, true);
-    sink.publish("Vehicle.TraveledDistance", 1234.5, 0);
+    sink.publish(at("Vehicle.TraveledDistance", 1234.5));
     await until(() => sub.got.length === 1, "odometer");
     assert.equal(JSON.parse(sub.got[0].payload).value, 1234.5);
   });
@@ -244,7 +277,7 @@ Deno.test("MqttSink: per-topic minimum interval keeps the newest value", async (
     const sink = f.sink({ topics: { policies: { "engine/rpm": { minIntervalMs: 1000 } } } });
     const sub = await f.subscribe("vehicles/gw-1/engine/rpm");
     await sink.start();
-    const sent = [1000, 1100, 1200, 1300].map((v) => sink.publish("Vehicle.Powertrain.CombustionEngine.Speed", v, 0));
+    const sent = [1000, 1100, 1200, 1300].map((v) => sink.publish(at("Vehicle.Powertrain.CombustionEngine.Speed", v)));
     assert.deepEqual(sent, [true, false, false, false]);
     await until(() => sub.got.length === 2, "first and newest value");
     assert.deepEqual(sub.got.map((m) => JSON.parse(m.payload).value), [1000, 1300]);
@@ -320,9 +353,10 @@ Deno.test("MqttSink: queue drain is throttled to drainRatePerSec and QoS 0 is dr
     await broker.stop();
     await until(() => !sink.stats().connected, "disconnect seen");
     for (let i = 0; i < 30; i++) sink.publishEvent("diagnostics/dtc", { seq: i });
-    sink.publish("Vehicle.Speed", 1, 0); // QoS 0, not queued: dropped
-    sink.publish("Vehicle.TraveledDistance", 2, 0); // QoS 0, queued topic
+    sink.publish(at("Vehicle.Speed", 1)); // QoS 0, not queued: dropped
+    sink.publish(at("Vehicle.TraveledDistance", 2)); // QoS 0, queued topic
     assert.equal(sink.stats().droppedOffline, 1);
+    assert.deepEqual(sink.stats().drops, { offline: 1 }, "counted in datapoints by reason");
     assert.equal(sink.stats().queue.depth, 31);
     await broker.restart();
     const sub = await f.subscribe("vehicles/gw-1/#");
@@ -368,7 +402,8 @@ Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async (
     const sink = f.sink({
       encoder: {
         contentType: "text/plain",
-        encode: (path, value, ts) => new TextEncoder().encode(`${path}=${value}@${ts}`),
+        encode: (dp) => new TextEncoder().encode(`${dp.path}=${dp.value}@${formatTime(dp.tsMs)}`),
+        encodeEvent: (_topic, payload) => JSON.stringify(payload),
       },
       signer: (topic, body) => {
         signed.push(topic);
@@ -381,21 +416,21 @@ Deno.test("MqttSink: custom encoder, signer hook and publishDatapoints", async (
     const sub = await f.subscribe("vehicles/gw-1/vehicle/#");
     await sink.start();
     const n = sink.publishDatapoints([
-      { path: "Vehicle.Speed", value: "10", ts: "2026-01-01T00:00:00Z" },
-      { path: "Vehicle.Unknown", value: "1", ts: 0 },
-      { path: "Vehicle.Speed", value: "11", ts: "2026-01-01T00:00:01Z" },
+      at("Vehicle.Speed", 10, Date.UTC(2026, 0, 1)),
+      at("Vehicle.Unknown", 1),
+      at("Vehicle.Speed", 11, Date.UTC(2026, 0, 1, 0, 0, 1)),
     ]);
     assert.equal(n, 2);
     await until(() => sub.got.length === 2, "two signed messages");
     assert.deepEqual(JSON.parse(sub.got[0].payload), {
       sig: "test",
       topic: "vehicles/gw-1/vehicle/speed",
-      body: "Vehicle.Speed=10@2026-01-01T00:00:00Z",
+      body: "Vehicle.Speed=10@2026-01-01T00:00:00.000Z",
     });
     assert.deepEqual(signed, ["vehicles/gw-1/vehicle/speed", "vehicles/gw-1/vehicle/speed"]);
     // the limit applies to the signed body
     assert.throws(
-      () => sink.publish("Vehicle.Speed", "x".repeat(150), 0),
+      () => sink.publish(at("Vehicle.Speed", "x".repeat(150))),
       (e) => e instanceof PipelineError && e.code === "mqtt.payload_too_large",
     );
   });
