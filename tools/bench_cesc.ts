@@ -5,6 +5,7 @@
  *
  *   deno run -A tools/bench_cesc.ts [--clients 10] [--dps 10] [--seconds 10] [--sync full|normal] [--checkpoint worker|inline] [--url URL] [--client wrk|deno]
  *   deno run -A tools/bench_cesc.ts --modes full,normal,full-inline --rounds 2 --seconds 6   (side by side, ratios)
+ *   deno run -A tools/bench_cesc.ts --against /path/to/other/checkout --rounds 4 --dps 100   (before vs after)
  *
  * Without `--url` it starts `cesc/main.ts` as a subprocess (temp DB, `--backend none`) and removes it after.
  *
@@ -18,7 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { DatabaseSync } from "node:sqlite";
-import { type CescProcess, spawnCesc } from "../cesc/testing.ts";
+import { type CescProcess, spawnCesc } from "../testing/cesc.ts";
 
 const ORIGINAL = { rps: 220, p99ms: 154 };
 
@@ -42,10 +43,11 @@ function rssMiB(pid: number): number {
 }
 
 /** The CESC as `deno task cesc` runs it (a 4 MiB young generation), storing into `db`, no backend. */
-function spawnBenchCesc(db: string, sync: string, extra: string[]): Promise<CescProcess> {
+function spawnBenchCesc(db: string, sync: string, extra: string[], main?: string): Promise<CescProcess> {
   return spawnCesc(["--db", db, "--backend", "none", "--sync", sync, "--loglevel", "error", ...extra], {
     v8Flags: "--max-semi-space-size=4",
     stderr: "inherit",
+    main,
   });
 }
 
@@ -323,11 +325,15 @@ async function runOnce(
     serverArgs: string[];
     sync: string;
     client: "wrk" | "deno";
+    /** Another checkout's `cesc/main.ts` to start instead of this one's. */
+    main?: string;
   },
 ): Promise<RunResult> {
   const { clients, dps, seconds } = options;
   const dir = options.url ? undefined : await Deno.makeTempDir({ prefix: "bench_cesc_" });
-  const proc = options.url ? undefined : await spawnBenchCesc(`${dir}/ovds.db`, options.sync, options.serverArgs);
+  const proc = options.url
+    ? undefined
+    : await spawnBenchCesc(`${dir}/ovds.db`, options.sync, options.serverArgs, options.main);
   const url = options.url ?? proc!.url;
   try {
     let peakRss = 0;
@@ -454,7 +460,10 @@ const USAGE =
   clients each inserting the same rows per transaction, synchronous_commit on and off: a reference for
   what durable commits cost on this machine.
   --modes runs each named configuration (${Object.keys(MODES).join(", ")}) in turn, --rounds times,
-  and prints them side by side with ratios to the first one and to the original Go CESC.`;
+  and prints them side by side with ratios to the first one and to the original Go CESC.
+  --against DIR also runs each mode on the CESC of another checkout DIR (its cesc/main.ts, e.g. the code
+  before a change), alternating with this one in every round: "<mode>" is this checkout, "<mode>@<DIR name>"
+  the other (default --modes full).`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -473,6 +482,7 @@ async function main(): Promise<void> {
       rounds: { type: "string", default: "1" },
       client: { type: "string" },
       pgbench: { type: "string" },
+      against: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -488,14 +498,21 @@ async function main(): Promise<void> {
   }
   const base = { clients, dps: Number(values.dps), seconds: Number(values.seconds), client };
   console.log(`load from ${client === "wrk" ? "wrk (2 threads)" : "the built-in Deno client"}`);
-  if (values.modes) {
-    const names = values.modes.split(",");
-    for (const n of names) if (!MODES[n]) throw new Error(`--modes: unknown "${n}" (${Object.keys(MODES).join(", ")})`);
+  if (values.modes || values.against) {
+    const modes = (values.modes ?? "full").split(",");
+    for (const n of modes) if (!MODES[n]) throw new Error(`--modes: unknown "${n}" (${Object.keys(MODES).join(", ")})`);
+    const against = values.against ? `${values.against.replace(/\/+$/, "")}/cesc/main.ts` : undefined;
+    const tag = values.against?.replace(/\/+$/, "").split("/").pop();
+    const runs = modes.flatMap((mode) => [
+      { name: mode, mode, main: undefined as string | undefined },
+      ...(against ? [{ name: `${mode}@${tag}`, mode, main: against }] : []),
+    ]);
+    const names = runs.map((r) => r.name);
     const results = new Map<string, RunResult[]>(names.map((n) => [n, []]));
     const pgResults = new Map<boolean, { tps: number; meanMs: number }[]>([[true, []], [false, []]]);
     for (let r = 0; r < Number(values.rounds); r++) {
-      for (const n of names) {
-        const res = await runOnce(n, { ...base, sync: MODES[n].sync, serverArgs: MODES[n].args });
+      for (const { name: n, mode, main } of runs) {
+        const res = await runOnce(n, { ...base, sync: MODES[mode].sync, serverArgs: MODES[mode].args, main });
         console.log(
           `round ${r + 1} ${n}: ${res.rps.toFixed(0)} req/s, p99 ${res.p99.toFixed(2)} ms, ${
             res.cpuUsPerReq.toFixed(0)

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { buildModel3Log, createBenchPipeline } from "../vec/bench_fixture.ts";
+import { buildModel3Log, createBenchPipeline } from "../testing/vec_fixture.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -98,6 +98,7 @@ async function main(args: string[]): Promise<void> {
       ["CAN frames replayed", summary.frames],
       ["signal values decoded (WASM)", summary.signals],
       ["VSS datapoints mapped", summary.datapoints],
+      ["datapoints refused (all reasons)", Object.values(summary.refused).reduce((a, b) => a + b, 0)],
       ["datapoints pushed to the CESC", cescStats.sentDatapoints],
       ["datapoints stored in OVDS", stored],
       ["VEC throughput (frames/s)", summary.framesPerSecond],

@@ -1,7 +1,9 @@
 /**
  * The VEC's `config.json`: the ESP CAN gateway's keys (`endpoint`, `thing_name`, `client_id`, `cert_path`,
- * `key_path`, `ca_path`, `publish_interval_seconds`) plus sections for CAN, the CESC sink, MQTT, security, the
- * on-disk queue and the REST API. Validated with zod; every error names the key.
+ * `key_path`, `ca_path`, `publish_interval_seconds`) plus sections for CAN, a VISSv2 source, the CESC uplink, MQTT,
+ * OBD-II, security, the on-disk queue and the REST API. One zod schema types every section (the `mqtt` section's
+ * schema comes from `vec/sinks/mqtt_config.ts`, the `obd` section's from `vec/obd_config.ts`; neither loads its
+ * runtime); every error names the key.
  *
  * @example
  * ```ts
@@ -13,6 +15,8 @@
  */
 import { z } from "zod";
 import { PipelineError } from "../core/errors/mod.ts";
+import { obdConfigSchema } from "./obd_config.ts";
+import { mqttConfigSchema } from "./sinks/mqtt_config.ts";
 
 const assets = new URL("../assets/", import.meta.url);
 const assetPath = (name: string) => decodeURIComponent(new URL(name, assets).pathname);
@@ -147,10 +151,10 @@ export const vecConfigSchema = z.strictObject({
   can: canSchema.prefault({}),
   viss: vissSchema.prefault({}),
   cesc: cescSchema.prefault({}),
-  /** MQTT publisher settings (see `vec/sinks/mqtt.ts`); the ESP keys above give endpoint and certificates. */
-  mqtt: z.record(z.string(), z.unknown()).default({}),
-  /** OBD-II polling settings (see `core/obd`). */
-  obd: z.record(z.string(), z.unknown()).default({}),
+  /** MQTT uplink settings (`vec/sinks/mqtt_config.ts`); the ESP keys above give endpoint and certificates. */
+  mqtt: mqttConfigSchema.prefault({}),
+  /** OBD-II polling settings (`vec/obd_config.ts`). */
+  obd: obdConfigSchema.prefault({}),
   queue: queueSchema.prefault({}),
   security: securitySchema.prefault({}),
   api: apiSchema.prefault({}),

@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { startCesc } from "../cesc/mod.ts";
+import { formatTime, tsMsFromSeconds } from "../core/datapoint/mod.ts";
 import { createSecOcSender, createVerifier, KeyStore } from "../core/security/mod.ts";
-import { candumpFrame, freePort, hexBytes, makeTestPki, model3Message, ovdsRows } from "../testing/mod.ts";
+import { candumpFrame, freePort, hexBytes, makeTestPki, model3Message, ovdsRows, until } from "../testing/mod.ts";
 import { startVissTestServer } from "../testing/viss_server.ts";
 import { parseVecConfig } from "./config.ts";
 import { startVec } from "./mod.ts";
@@ -14,7 +15,8 @@ const msg = model3Message;
 const hex = hexBytes;
 const frame = candumpFrame;
 const T0 = 1_700_000_000;
-const iso = (t: number) => new Date(t * 1000).toISOString();
+/** The OVDS time of a candump time: integer ms (µs rounded, then truncated), canonical RFC 3339. */
+const iso = (t: number) => formatTime(tsMsFromSeconds(t));
 
 /** 20 speed frames and 20 gear frames, 150 ms apart (above every mapped interval_ms of 100). */
 function driveLog(): { text: string; speeds: [string, string][]; gears: [string, string][] } {
@@ -87,6 +89,105 @@ Deno.test("e2e: candump replay → VEC → CESC → OVDS rows equal the encoded 
       await cesc.close();
     }
   });
+});
+
+/** Runs `deno run -A vec/main.ts args…`; resolves with the exit code and stderr (the JSON log lines). */
+async function vecProcess(args: string[]): Promise<{ code: number; stderr: string }> {
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("e2e (issue 18): candump times RFC 3339 cannot carry among good frames: the VEC process does not crash, good datapoints are stored, bad ones counted with a reason", async () => {
+  await withDriveLog(async (dir, { text, speeds }) => {
+    // After the 5th and 10th speed frame, frames whose time is year 318,857 and ~3e14 years; and a line whose
+    // time is not candump syntax at all (`1e13`), skipped by can.lenient.
+    const lines = text.trimEnd().split("\n");
+    const bad = (time: string, kmh: number) => `(${time}) can0 ${frame(msg(599), { DI_uiSpeed: kmh })}`;
+    lines.splice(10, 0, bad("10000000000000.000000", 99));
+    lines.splice(21, 0, bad("9999999999999999999999.0", 98), bad("1e13", 97));
+    await Deno.writeTextFile(`${dir}/drive.log`, lines.join("\n") + "\n");
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ can: { lenient: true } }));
+    const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+    try {
+      const r = await vecProcess([
+        ...["--config", `${dir}/config.json`, "--replay", `${dir}/drive.log`, "--speed", "0"],
+        ...["-u", cesc.url, "--vin", "ISSUE18VIN000001", "--no-api", "--state", `${dir}/state`],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /RangeError|Invalid time value/);
+      // every good datapoint stored, in order, none of the bad frames' values
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "ISSUE18VIN000001", "Vehicle.Speed"), speeds);
+      assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "ISSUE18VIN000001", "Vehicle.OBD.Speed"), speeds);
+      const log = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
+      const stopped = log.find((l) => l.msg === "stopped");
+      assert.ok(stopped, r.stderr);
+      assert.equal(stopped.frames, 42, "40 good and 2 bad frames read; the 1e13 line skipped as malformed");
+      assert.ok(stopped.refused["datapoint.ts"] >= 2, JSON.stringify(stopped.refused));
+      const warned = log.filter((l) => l.msg === "datapoint refused");
+      assert.equal(warned.length, 1, "one log line per reason and minute");
+      assert.equal(warned[0].code, "datapoint.ts");
+      assert.match(warned[0].reason, /frame time 10000000000000 s is outside what RFC 3339 can carry/);
+    } finally {
+      await cesc.close();
+    }
+  });
+});
+
+Deno.test("e2e (issue 18): POST /publish with a 5,000-character value is refused by the VEC itself; nothing of that request reaches the CESC", async () => {
+  const dir = await Deno.makeTempDir();
+  const cesc = await startCesc({ db: `${dir}/ovds.db`, port: 0, backend: "none" });
+  try {
+    // A replay with two frames 60 s apart keeps the VEC running while the API is used.
+    await Deno.writeTextFile(`${dir}/idle.log`, "(1.000000) can0 001#00\n(61.000000) can0 001#00\n");
+    const vec = await startVec(
+      parseVecConfig({
+        vin: "PUBLISHVIN000001",
+        can: { log: `${dir}/idle.log`, speed: 1 },
+        cesc: { url: cesc.url, batch_max_ms: 20 },
+        queue: { dir: `${dir}/state` },
+        api: { port: 0, hostname: "127.0.0.1" },
+      }),
+      { drainMs: 5000 },
+    );
+    const publish = (datapoints: unknown[]) =>
+      fetch(`${vec.apiUrl}/publish`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ datapoints }),
+      });
+    const track = "Vehicle.Cabin.Infotainment.Media.Played.Track";
+    const refused = await publish([
+      { path: "Vehicle.Speed", value: 50, ts: "2024-01-01T00:00:00Z" },
+      { path: track, value: "x".repeat(5000), ts: "2024-01-01T00:00:00Z" },
+    ]);
+    assert.equal(refused.status, 400);
+    const body = await refused.json();
+    assert.equal(body.error.code, "viss.refused");
+    assert.deepEqual(body.error.datapoints.map((d: Record<string, unknown>) => [d.index, d.path, d.code]), [
+      [1, track, "datapoint.too_long"],
+    ]);
+    const ok = await publish([{ path: "Vehicle.Speed", value: 51, ts: "2024-01-01T01:00:01+01:00" }]);
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const health = await (await fetch(`${vec.apiUrl}/health`)).json();
+    assert.deepEqual(health.refused, { "datapoint.too_long": 1 });
+    await until(() => ovdsRows(`${dir}/ovds.db`, "PUBLISHVIN000001", "Vehicle.Speed").length > 0, "the good publish");
+    vec.stop();
+    await vec.done;
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "PUBLISHVIN000001", "Vehicle.Speed"), [
+      ["2024-01-01T00:00:01.000Z", "51"],
+    ]);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "PUBLISHVIN000001", track), []);
+  } finally {
+    await cesc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("e2e: the CESC is down for a while, then up: every datapoint arrives once, in order", async () => {
@@ -177,12 +278,13 @@ Deno.test("e2e (issue 7): VISSv2 server → VEC (--source viss) → CESC, across
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.deepEqual(ovdsRows(db, "VISSVIN000000001", "Vehicle.Speed"), [
-      ["2026-01-01T00:00:00Z", "50"],
-      ["2026-01-01T00:00:01Z", "51"],
-      ["2026-01-01T00:00:02Z", "52"],
+      // one canonical time text in OVDS (issue 18), whatever form the sender used
+      ["2026-01-01T00:00:00.000Z", "50"],
+      ["2026-01-01T00:00:01.000Z", "51"],
+      ["2026-01-01T00:00:02.000Z", "52"],
     ]);
     assert.deepEqual(ovdsRows(db, "VISSVIN000000001", "Vehicle.CurrentLocation.Latitude"), [
-      ["2026-01-01T00:00:00Z", "56.02"],
+      ["2026-01-01T00:00:00.000Z", "56.02"],
     ]);
     // The error event was counted, not forwarded as data:null; the health endpoint shows the source's counters.
     const health = await (await fetch(`${vec.apiUrl}/health`)).json();
@@ -249,7 +351,7 @@ Deno.test("e2e: signed pushes (core/security envelope) are verified by the CESC;
       db: `${dir}/ovds.db`,
       port: 0,
       backend: "none",
-      verify: (req) => verifier.verifyRequest(req),
+      verify: (req) => verifier.verifyHttp(req),
     });
     const config = (vin: string, keys: string) =>
       replayConfig(dir, {
@@ -312,7 +414,10 @@ Deno.test("e2e (issue 7): wss:// with the config's TLS files (server CA + client
     while (ovdsRows(`${dir}/ovds.db`, "WSSVIN0000000001", "Vehicle.Speed").length < 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "WSSVIN0000000001", "Vehicle.Speed"), [["2026-01-01T00:00:00Z", "77"]]);
+    assert.deepEqual(ovdsRows(`${dir}/ovds.db`, "WSSVIN0000000001", "Vehicle.Speed"), [[
+      "2026-01-01T00:00:00.000Z",
+      "77",
+    ]]);
   } finally {
     vec.stop();
     await vec.done;

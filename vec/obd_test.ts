@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { MemoryCanBus } from "../core/isotp/mod.ts";
-import { type DiagnosticsEvent, EcuSimulator } from "../core/obd/mod.ts";
+import type { Datapoint } from "../core/datapoint/mod.ts";
+import { EcuSimulator } from "../core/obd/mod.ts";
 import { startVec } from "./app.ts";
 import { parseVecConfig } from "./config.ts";
 import { openObdLink, parseObdConfig, startObd } from "./obd.ts";
-import type { VissDatapoint } from "./sinks/types.ts";
+import type { VecEvent } from "./sinks/types.ts";
 
 Deno.test("obd config: defaults, and errors that name the key", () => {
   const d = parseObdConfig({});
@@ -21,7 +22,7 @@ Deno.test("obd config: defaults, and errors that name the key", () => {
   assert.equal(parseObdConfig({ ecus: [0x10], extended: true }).ecus[0], 0x10);
 });
 
-Deno.test("startObd feeds VISS datapoints on the VSS paths, the DTC list, the VIN, and diagnostics events", async () => {
+Deno.test("startObd feeds typed datapoints on the VSS paths, the DTC list, the VIN, and typed diagnostics events", async () => {
   const bus = new MemoryCanBus();
   const ecu = new EcuSimulator(bus.link(), {
     values: { 0x0c: 1234.5, 0x05: 88, 0x0d: 42 },
@@ -29,8 +30,8 @@ Deno.test("startObd feeds VISS datapoints on the VSS paths, the DTC list, the VI
     vin: "1HGCM82633A004352",
   });
   const link = bus.link();
-  const dps: VissDatapoint[] = [];
-  const events: DiagnosticsEvent[] = [];
+  const dps: Datapoint[] = [];
+  const events: VecEvent[] = [];
   let vin = "";
   const obd = startObd(
     parseObdConfig({ enabled: true, pids: ["engine_rpm", "coolant_temp", "vehicle_speed"], rates: { engine_rpm: 20 } }),
@@ -47,19 +48,25 @@ Deno.test("startObd feeds VISS datapoints on the VSS paths, the DTC list, the VI
       await new Promise((r) => setTimeout(r, 10));
     }
     const last = (path: string) => dps.findLast((d) => d.path === path)?.value;
-    assert.equal(last("Vehicle.Powertrain.CombustionEngine.Speed"), "1235"); // uint16 in VSS: rounded
-    assert.equal(last("Vehicle.OBD.EngineSpeed"), "1234.5");
-    assert.equal(last("Vehicle.OBD.CoolantTemperature"), "88");
-    assert.equal(last("Vehicle.Powertrain.CombustionEngine.ECT"), "88");
-    assert.equal(last("Vehicle.Speed"), "42");
-    assert.equal(last("Vehicle.OBD.DTCList"), '["P0301"]');
+    // Typed values (issue 18): numbers stay numbers, the DTC list is a string array, times are integer ms.
+    assert.equal(last("Vehicle.Powertrain.CombustionEngine.Speed"), 1235); // uint16 in VSS: rounded
+    assert.equal(last("Vehicle.OBD.EngineSpeed"), 1234.5);
+    assert.equal(last("Vehicle.OBD.CoolantTemperature"), 88);
+    assert.equal(last("Vehicle.Powertrain.CombustionEngine.ECT"), 88);
+    assert.equal(last("Vehicle.Speed"), 42);
+    assert.deepEqual(last("Vehicle.OBD.DTCList"), ["P0301"]);
     assert.equal(last("Vehicle.VehicleIdentification.VIN"), "1HGCM82633A004352");
     assert.equal(vin, "1HGCM82633A004352");
-    assert.match(dps[0].ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(dps.every((d) => Number.isInteger(d.tsMs) && Math.abs(d.tsMs - Date.now()) < 600_000));
     const dtc = events.find((e) => e.topic === "diagnostics/dtc");
-    assert.deepEqual(dtc && { type: dtc.type, code: dtc.code, qos: dtc.qos }, { type: "new", code: "P0301", qos: 1 });
-    assert.ok(events.some((e) => e.topic === "diagnostics/health" && e.value === "fault"));
-    assert.ok(events.some((e) => e.topic === "diagnostics/error_count" && e.value === 1));
+    assert.deepEqual(dtc && { type: dtc.payload.type, code: dtc.payload.code, qos: dtc.qos }, {
+      type: "new",
+      code: "P0301",
+      qos: 1,
+    });
+    assert.ok(dtc && Number.isInteger(dtc.tsMs) && dtc.payload.tsMs === undefined);
+    assert.ok(events.some((e) => e.topic === "diagnostics/health" && e.payload.value === "fault"));
+    assert.ok(events.some((e) => e.topic === "diagnostics/error_count" && e.payload.value === 1));
     assert.equal(obd.stats().health, "fault");
   } finally {
     await obd.stop();
@@ -80,13 +87,14 @@ Deno.test("startVec: obd.enabled on a replay without an interface is a config er
     const live = parseVecConfig({ can: { interface: "can0" }, obd: { enabled: true }, api: { enabled: false } });
     await assert.rejects(startVec(live), { code: "socketcan.unsupported" });
   }
-  await assert.rejects(startVec(parseVecConfig({ obd: { enabled: true, rates: { engine_rpm: 0 } } })), {
+  // The obd section is part of the one typed config schema: a bad rate fails when the config is read.
+  assert.throws(() => parseVecConfig({ obd: { enabled: true, rates: { engine_rpm: 0 } } }), {
     code: "config.invalid",
     path: "obd.rates.engine_rpm",
   });
 });
 
-Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pipeline, DTC events reach publishEvent", async () => {
+Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pipeline, DTC events reach sink.event", async () => {
   const dir = await Deno.makeTempDir();
   const bus = new MemoryCanBus();
   const ecu = new EcuSimulator(bus.link(), {
@@ -95,13 +103,12 @@ Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pip
     vin: "OBDVIN00000000001",
   });
   const link = bus.link();
-  const written: VissDatapoint[] = [];
-  const published: { topic: string; payload: Record<string, unknown>; qos: number }[] = [];
+  const written: Datapoint[] = [];
+  const published: VecEvent[] = [];
   const sink = {
     name: "test",
-    write: (dps: readonly VissDatapoint[]) => void written.push(...dps),
-    publishEvent: (topic: string, payload: Record<string, unknown>, o: { qos: 0 | 1 }) =>
-      void published.push({ topic, payload, qos: o.qos }),
+    write: (dps: readonly Datapoint[]) => void written.push(...dps),
+    event: (e: VecEvent) => void published.push(e),
     stats: () => ({}),
     close: () => Promise.resolve(),
   };
@@ -129,8 +136,8 @@ Deno.test("startVec with obd.enabled: OBD values reach the sinks through the pip
     }
     vec.stop();
     await vec.done;
-    assert.equal(written.findLast((d) => d.path === "Vehicle.Powertrain.CombustionEngine.Speed")?.value, "2000");
-    assert.equal(written.findLast((d) => d.path === "Vehicle.Speed")?.value, "55");
+    assert.equal(written.findLast((d) => d.path === "Vehicle.Powertrain.CombustionEngine.Speed")?.value, 2000);
+    assert.equal(written.findLast((d) => d.path === "Vehicle.Speed")?.value, 55);
     assert.equal(written.findLast((d) => d.path === "Vehicle.VehicleIdentification.VIN")?.value, "OBDVIN00000000001");
     assert.equal(vec.pipeline.vin, "OBDVIN00000000001");
     const dtc = published.find((p) => p.topic === "diagnostics/dtc");

@@ -5,7 +5,8 @@
  *   ./node_modules/.bin/deno bench -A core/vss/map_bench.ts
  *   ./node_modules/.bin/deno task bench:vss     (prints values/s and frames/s)
  */
-import { compileMath, compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
+import type { Datapoint } from "../datapoint/mod.ts";
+import { compileMath, compileVssMapping, loadVssCatalog, physicalChoices } from "./mod.ts";
 import { parseDbc } from "../can/mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
@@ -43,15 +44,15 @@ for (let i = 0; i < N; i++) {
   const table = dbc.choices[id];
   const keys = table ? [...table.keys()] : [0, 1, 2, 3];
   values[i] = keys[(i >> 3) % keys.length] + (table ? 0 : (i % 7) * 0.25);
-  ts[i] = 1_700_000_000 + i * 0.0001; // 10,000 values per second of vehicle time
+  ts[i] = 1_700_000_000_000 + Math.floor(i / 10); // integer ms: 10,000 values per second of vehicle time
 }
 // Mixed stream as the decoder produces it: every signal of every frame, mapped or not.
 const all = new Int32Array(N);
 for (let i = 0; i < N; i++) all[i] = (i * 7919) % dbc.names.length;
 
 let sink = 0;
-const consume = (dp: VssDatapoint) => {
-  sink += dp.ts;
+const consume = (dp: Datapoint) => {
+  sink += dp.tsMs;
 };
 let base = 0;
 
@@ -59,7 +60,7 @@ Deno.bench(
   `push: shipped mapping (real intervals), mapped signals (${N} values)`,
   { group: "push", baseline: true },
   () => {
-    base += 1000; // keep vehicle time moving forward across iterations
+    base += 1_000_000; // keep vehicle time moving forward across iterations (ms)
     for (let i = 0; i < N; i++) shipped.push(ids[i], values[i], ts[i] + base);
   },
 );
@@ -67,16 +68,16 @@ Deno.bench(
 Deno.bench(`push: intervals 0, every value transformed, checked, emitted (${N} values)`, { group: "push" }, () => {
   for (let i = 0; i < N; i++) {
     const n = unthrottled.push(ids[i], values[i], ts[i]);
-    for (let k = 0; k < n; k++) sink += unthrottled.out[k].ts;
+    for (let k = 0; k < n; k++) sink += unthrottled.out[k].tsMs;
   }
 });
 
 Deno.bench(`pushBatch: intervals 0, mapped signals (${N} values)`, { group: "push" }, () => {
-  unthrottled.pushBatch({ ids, values, ts }, consume);
+  unthrottled.pushBatch({ ids, values, tsMs: ts }, consume);
 });
 
 Deno.bench(`pushBatch: all Model3 signals, mostly unmapped (${N} values)`, { group: "push" }, () => {
-  unthrottled.pushBatch({ ids: all, values, ts }, consume);
+  unthrottled.pushBatch({ ids: all, values, tsMs: ts }, consume);
 });
 
 const pan = compileMath("floor((x*40)-100)");

@@ -3,6 +3,8 @@
  * @module
  */
 
+import type { Datapoint, ScalarValue } from "../datapoint/mod.ts";
+import { canonicalFloat32, isVssPath, MAX_VALUE_CHARS } from "../datapoint/mod.ts";
 import { PipelineError } from "../errors/mod.ts";
 import {
   type JsonInput,
@@ -15,21 +17,8 @@ import {
 } from "./catalog.ts";
 import { compileMath, type MathFn } from "./math.ts";
 
-/** A VSS value as emitted by the mapper. */
-export type VssValue = number | string | boolean;
-
-/**
- * One emitted VSS datapoint. The mapper reuses one object per mapping entry: the object is
- * overwritten by the next emission for the same VSS path, so copy it if you keep it.
- */
-export interface VssDatapoint {
-  /** VSS path, e.g. `Vehicle.Speed`. */
-  readonly path: string;
-  /** Value, already coerced to the VSS datatype. */
-  readonly value: VssValue;
-  /** Observation time, seconds since the Unix epoch (as pushed). */
-  readonly ts: number;
-}
+/** A scalar VSS value as the mapper emits it (DBC signals feed scalar leaves only). */
+type MappedValue = ScalarValue;
 
 /** The parts of a DBC signal definition {@link physicalChoices} needs (structurally a `core/can` `SignalDef`). */
 export interface ChoiceSource {
@@ -77,7 +66,7 @@ export interface CompileVssMappingOptions {
    */
   units?: readonly (string | undefined)[];
   /** Called for every emitted datapoint (with the reused datapoint object), in addition to filling `out`. */
-  onDatapoint?: (dp: VssDatapoint) => void;
+  onDatapoint?: (dp: Datapoint) => void;
   /** Name of the mapping source for messages; defaults to the file path or `<object>`. */
   source?: string;
 }
@@ -111,7 +100,7 @@ export interface Vss2DbcEntry {
   /** Kind of transform. */
   readonly transform: "none" | "mapping" | "math";
   /** Transform a VSS value into the DBC value; undefined when there is no mapping for it or the math fails. */
-  toDbc(value: VssValue): number | string | undefined;
+  toDbc(value: ScalarValue): number | string | undefined;
 }
 
 /** Counters kept by a {@link VssMapper}. */
@@ -128,9 +117,9 @@ export interface VssMapperStats {
   noMatch: number;
   /** Values dropped by `on_change` because they did not change. */
   unchanged: number;
-  /** Values outside the datatype range, the catalog min/max or its allowed list. */
+  /** Values outside the datatype range (float32 for `float`), the catalog min/max or its allowed list. */
   outOfRange: number;
-  /** Values that cannot be converted to the VSS datatype (e.g. a non-numeric string for an int). */
+  /** Values that cannot be converted to the VSS datatype (NaN, an infinite number, a non-numeric string for an int). */
   typeMismatch: number;
   /** Datapoints emitted. */
   emitted: number;
@@ -142,9 +131,9 @@ export interface SignalBatch {
   readonly ids: ArrayLike<number>;
   /** Physical values. */
   readonly values: ArrayLike<number>;
-  /** Timestamps in seconds: one per value, or one per frame when `frameIndex` is given. */
-  readonly ts: ArrayLike<number>;
-  /** Frame record of each value (the WASM decoder's `frameIndex`): value k's time is then `ts[frameIndex[k]]`. */
+  /** Times in integer ms since the epoch: one per value, or one per frame when `frameIndex` is given. */
+  readonly tsMs: ArrayLike<number>;
+  /** Frame record of each value (the WASM decoder's `frameIndex`): value k's time is then `tsMs[frameIndex[k]]`. */
   readonly frameIndex?: ArrayLike<number>;
   /** Number of valid entries (defaults to `ids.length`). */
   readonly count?: number;
@@ -161,24 +150,28 @@ export interface VssMapper {
   /** Compile-time warnings (e.g. a `from` label that the signal's value table does not have). */
   readonly warnings: readonly string[];
   /** Reusable output buffer: after `push` returns `n`, `out[0..n)` are the emitted datapoints. Entries past `n` are stale. */
-  readonly out: readonly VssDatapoint[];
+  readonly out: readonly Datapoint[];
   /** Counters. */
   readonly stats: Readonly<VssMapperStats>;
   /**
    * Map one decoded signal value. Emits into `out` (and `onDatapoint`) and returns how many datapoints were emitted.
    *
+   * A time that is NaN (the frame's time is outside what RFC 3339 can carry, see `tsMsFromSeconds`) neither passes
+   * nor updates the `interval_ms` and `on_change` state: the value is transformed and emitted with `tsMs` NaN, so
+   * that the caller refuses exactly that datapoint.
+   *
    * @param signalId global signal id (index into `signals`)
    * @param value physical value from the decoder
-   * @param tsSeconds observation time in seconds
+   * @param tsMs observation time, integer ms since the epoch (or NaN, see above)
    * @param choiceLabel the value's `VAL_` label, if the caller has it (overrides the `choices` table)
    */
-  push(signalId: number, value: number, tsSeconds: number, choiceLabel?: string): number;
+  push(signalId: number, value: number, tsMs: number, choiceLabel?: string): number;
   /** Map a batch; every emitted datapoint goes to `sink` (the reused object). Returns the number emitted. */
-  pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number;
+  pushBatch(batch: SignalBatch, sink: (dp: Datapoint) => void): number;
   /** Whether a signal id has a dbc2vss entry. */
   isMapped(signalId: number): boolean;
-  /** Copies of the last datapoint emitted for each VSS path (for status APIs such as `GET /signals`; allocates). */
-  latest(): VssDatapoint[];
+  /** Copies of the last datapoint emitted with a valid time for each VSS path (status APIs; allocates). */
+  latest(): Datapoint[];
   /** Forget throttling/on-change state and zero the counters. */
   reset(): void;
 }
@@ -193,41 +186,69 @@ const enum Dt {
   Bool,
   Str,
   Int,
+  /** `float`: float32 range, canonical float32 value. */
   Float,
+  Double,
 }
 
 /** Mutable datapoint reused by an entry. */
-class Dp implements VssDatapoint {
-  value: VssValue = 0;
-  ts = 0;
+class Dp implements Datapoint {
+  value: MappedValue = 0;
+  tsMs = 0;
   constructor(readonly path: string) {}
 }
 
-type Coerced = VssValue | typeof DROP_RANGE | typeof DROP_TYPE;
+type Coerced = MappedValue | typeof DROP_RANGE | typeof DROP_TYPE;
 const DROP_RANGE = Symbol("range");
 const DROP_TYPE = Symbol("type");
 
-/** Value checks and conversion for one VSS leaf. */
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
+
+/**
+ * `core/datapoint`'s `canonicalFloat32` (the shortest double that reads back as the same float32) without its
+ * string round trip for the usual values: the decimal candidates are tried as numbers, and only values that need
+ * more than 12 fraction digits or exceed 2^24 take the general path. Same result for every input.
+ */
+function float32(v: number): number {
+  const target = Math.fround(v);
+  if (target === 0) return Object.is(v, -0) ? -0 : 0;
+  if (Math.abs(target) < 16777216) {
+    for (let k = 0; k < POW10.length; k++) {
+      const c = Math.round(target * POW10[k]) / POW10[k];
+      if (Math.fround(c) === target) return c;
+    }
+  }
+  return canonicalFloat32(v);
+}
+
+/**
+ * Value checks and conversion for one VSS leaf: the same rules as `core/datapoint`'s `DatapointValidator`
+ * (datatype, its range, float32 for `float`, min/max, allowed, string length), so that every datapoint the mapper
+ * emits is one the CESC accepts.
+ */
 class Coercer {
   readonly dt: Dt;
   readonly lo: number;
   readonly hi: number;
-  readonly allowed: ReadonlySet<VssValue> | undefined;
+  readonly allowed: ReadonlySet<MappedValue> | undefined;
 
   constructor(leaf: VssLeaf) {
     const d = leaf.datatype;
     if (d === "boolean") this.dt = Dt.Bool;
     else if (d === "string") this.dt = Dt.Str;
-    else if (d === "float" || d === "double") this.dt = Dt.Float;
+    else if (d === "float") this.dt = Dt.Float;
+    else if (d === "double") this.dt = Dt.Double;
     else this.dt = Dt.Int;
-    const range = VSS_INTEGER_RANGES[d];
+    const range = VSS_INTEGER_RANGES[d] ?? (d === "float" ? [-FLOAT32_MAX, FLOAT32_MAX] : undefined);
     this.lo = Math.max(range ? range[0] : -Infinity, leaf.min ?? -Infinity);
     this.hi = Math.min(range ? range[1] : Infinity, leaf.max ?? Infinity);
     this.allowed = leaf.allowed ? new Set(leaf.allowed) : undefined;
   }
 
   number(v: number): Coerced {
-    let out: VssValue;
+    let out: MappedValue;
     switch (this.dt) {
       case Dt.Bool:
         if (Number.isNaN(v)) return DROP_TYPE;
@@ -238,11 +259,17 @@ class Coercer {
         break;
       case Dt.Int:
         if (!Number.isFinite(v)) return DROP_TYPE;
-        out = Math.trunc(v);
+        out = Math.trunc(v) + 0; // + 0: no -0
+        if (out < this.lo || out > this.hi) return DROP_RANGE;
+        break;
+      case Dt.Float:
+        if (!Number.isFinite(v)) return DROP_TYPE;
+        if (v < -FLOAT32_MAX || v > FLOAT32_MAX) return DROP_RANGE;
+        out = float32(v);
         if (out < this.lo || out > this.hi) return DROP_RANGE;
         break;
       default:
-        if (Number.isNaN(v)) return DROP_TYPE;
+        if (!Number.isFinite(v)) return DROP_TYPE;
         if (v < this.lo || v > this.hi) return DROP_RANGE;
         out = v;
     }
@@ -250,16 +277,19 @@ class Coercer {
     return out;
   }
 
-  any(v: VssValue): Coerced {
+  any(v: MappedValue): Coerced {
     if (typeof v === "number") return this.number(v);
-    let out: VssValue;
+    if (typeof v === "bigint") return this.number(Number(v));
+    let out: MappedValue;
     if (typeof v === "boolean") {
       if (this.dt === Dt.Bool) out = v;
       else if (this.dt === Dt.Str) out = v ? "true" : "false";
       else return this.number(v ? 1 : 0);
     } else {
-      if (this.dt === Dt.Str) out = v;
-      else if (this.dt === Dt.Bool) {
+      if (this.dt === Dt.Str) {
+        if (v.length > MAX_VALUE_CHARS) return DROP_RANGE;
+        out = v;
+      } else if (this.dt === Dt.Bool) {
         if (v === "true") out = true;
         else if (v === "false") out = false;
         else return DROP_TYPE;
@@ -280,7 +310,10 @@ class Entry implements Dbc2VssEntry {
   hasTime = false;
   lastTime = 0;
   hasLast = false;
-  lastValue: VssValue = 0;
+  lastValue: MappedValue = 0;
+  /** Last emitted value and time with a valid time, for {@link VssMapper.latest}. */
+  latestValue: MappedValue = 0;
+  latestTsMs = 0;
   readonly transform: "none" | "mapping" | "math";
   /** `byNumber` as an array when all its keys are small non-negative integers (the usual value tables). */
   readonly dense: readonly (Coerced | typeof NO_MATCH)[] | undefined;
@@ -424,6 +457,9 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
         { path },
       );
     }
+    if (!isVssPath(path)) {
+      throw invalid(path, "is not a VSS path the uplink accepts (letters, digits, _ and - between dots)");
+    }
     if (typeof node.datatype === "string" && node.datatype !== leaf.datatype) {
       throw new PipelineError(
         "vss.mapping.datatype_mismatch",
@@ -541,7 +577,7 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
       byLabel = new Map();
       const labels = table ? new Set(table.values()) : undefined;
       tr.pairs!.forEach(({ from, to }, i) => {
-        const c = coercer.any(to as VssValue);
+        const c = coercer.any(to as MappedValue);
         if (typeof c === "symbol") {
           throw invalid(
             `${path}.${key}.transform.mapping[${i}].to`,
@@ -584,7 +620,7 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
       throw invalid(`${path}.vss2dbc`, `vss2dbc is only allowed for actuators, but ${path} is a ${leaf.type}`);
     }
     const tr = parseTransform(path, d, "vss2dbc");
-    let toDbc: (v: VssValue) => number | string | undefined;
+    let toDbc: (v: ScalarValue) => number | string | undefined;
     if (tr.kind === Kind.Math) {
       const f = tr.math!;
       toDbc = (v) => {
@@ -601,7 +637,7 @@ export function compileVssMapping(mappingJson: JsonInput, options: CompileVssMap
         return undefined;
       };
     } else {
-      toDbc = (v) => (typeof v === "boolean" ? (v ? 1 : 0) : v);
+      toDbc = (v) => (typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "bigint" ? Number(v) : v);
     }
     const transform = tr.kind === Kind.None ? "none" : tr.kind === Kind.Mapping ? "mapping" : "math";
     vss2dbc.push({ path, signal, signalIds: ids, transform, toDbc });
@@ -644,7 +680,7 @@ class Mapper implements VssMapper {
     readonly vss2dbc: readonly Vss2DbcEntry[],
     readonly warnings: readonly string[],
     signalCount: number,
-    readonly onDatapoint: ((dp: VssDatapoint) => void) | undefined,
+    readonly onDatapoint: ((dp: Datapoint) => void) | undefined,
   ) {
     this.#bySignal = new Array(signalCount).fill(undefined);
     let maxFan = 0;
@@ -663,15 +699,15 @@ class Mapper implements VssMapper {
     return this.#bySignal[signalId] !== undefined;
   }
 
-  latest(): VssDatapoint[] {
-    const out: VssDatapoint[] = [];
+  latest(): Datapoint[] {
+    const out: Datapoint[] = [];
     for (const e of this.dbc2vss) {
-      if (e.hasLast) out.push({ path: e.path, value: e.dp.value, ts: e.dp.ts });
+      if (e.hasLast) out.push({ path: e.path, value: e.latestValue, tsMs: e.latestTsMs });
     }
     return out;
   }
 
-  push(signalId: number, value: number, tsSeconds: number, choiceLabel?: string): number {
+  push(signalId: number, value: number, tsMs: number, choiceLabel?: string): number {
     const list = this.#bySignal[signalId];
     const stats = this.stats;
     if (list === undefined) {
@@ -681,7 +717,7 @@ class Mapper implements VssMapper {
     stats.received++;
     let n = 0;
     for (let i = 0; i < list.length; i++) {
-      const dp = this.#evaluate(list[i], value, tsSeconds, choiceLabel);
+      const dp = this.#evaluate(list[i], value, tsMs, choiceLabel);
       if (dp !== undefined) {
         this.out[n++] = dp;
         if (this.onDatapoint !== undefined) this.onDatapoint(dp);
@@ -690,8 +726,8 @@ class Mapper implements VssMapper {
     return n;
   }
 
-  pushBatch(batch: SignalBatch, sink: (dp: VssDatapoint) => void): number {
-    const { ids, values, ts, frameIndex } = batch;
+  pushBatch(batch: SignalBatch, sink: (dp: Datapoint) => void): number {
+    const { ids, values, tsMs, frameIndex } = batch;
     const count = batch.count ?? ids.length;
     const stats = this.stats;
     let total = 0;
@@ -703,7 +739,7 @@ class Mapper implements VssMapper {
       }
       stats.received++;
       const value = values[k];
-      const t = frameIndex === undefined ? ts[k] : ts[frameIndex[k]];
+      const t = frameIndex === undefined ? tsMs[k] : tsMs[frameIndex[k]];
       for (let i = 0; i < list.length; i++) {
         const dp = this.#evaluate(list[i], value, t, undefined);
         if (dp !== undefined) {
@@ -716,15 +752,19 @@ class Mapper implements VssMapper {
     return total;
   }
 
-  #evaluate(e: Entry, value: number, ts: number, label: string | undefined): Dp | undefined {
+  #evaluate(e: Entry, value: number, tsMs: number, label: string | undefined): Dp | undefined {
     const stats = this.stats;
+    // A NaN time (outside RFC 3339) bypasses and keeps the time and change state: the caller refuses the datapoint.
+    const timed = tsMs === tsMs;
     // 1. time condition (Kuksa: first always passes; the time is recorded before transform/on-change)
-    if (e.intervalMs > 0 && e.hasTime && (ts - e.lastTime) * 1000 < e.intervalMs) {
-      stats.throttled++;
-      return undefined;
+    if (timed) {
+      if (e.intervalMs > 0 && e.hasTime && tsMs - e.lastTime < e.intervalMs) {
+        stats.throttled++;
+        return undefined;
+      }
+      e.hasTime = true;
+      e.lastTime = tsMs;
     }
-    e.hasTime = true;
-    e.lastTime = ts;
 
     // 2. transform
     let c: Coerced;
@@ -773,16 +813,20 @@ class Mapper implements VssMapper {
     }
 
     // 3. change condition
-    if (e.onChange && e.hasLast && e.lastValue === c) {
-      stats.unchanged++;
-      return undefined;
+    if (timed) {
+      if (e.onChange && e.hasLast && e.lastValue === c) {
+        stats.unchanged++;
+        return undefined;
+      }
+      e.hasLast = true;
+      e.lastValue = c;
+      e.latestValue = c;
+      e.latestTsMs = tsMs;
     }
-    e.hasLast = true;
-    e.lastValue = c;
 
     const dp = e.dp;
     dp.value = c;
-    dp.ts = ts;
+    dp.tsMs = tsMs;
     stats.emitted++;
     return dp;
   }
@@ -793,6 +837,8 @@ class Mapper implements VssMapper {
       e.lastTime = 0;
       e.hasLast = false;
       e.lastValue = 0;
+      e.latestValue = 0;
+      e.latestTsMs = 0;
     }
     Object.assign(this.stats, zeroStats());
   }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { ParseError, PipelineError } from "../errors/mod.ts";
-import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint, type VssMapper } from "./mod.ts";
+import fc from "fast-check";
+import { canonicalFloat32, coerceValue, type Datapoint, DatapointValidator } from "../datapoint/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices, type VssMapper } from "./mod.ts";
 import { parseDbc } from "../can/mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
@@ -13,9 +15,9 @@ const catalog = loadVssCatalog(RELEASE);
 const model3Defs = parseDbc(Deno.readTextFileSync(MODEL3)).messages.flatMap((m) => m.signals);
 const model3 = { names: model3Defs.map((s) => s.name), choices: physicalChoices(model3Defs) };
 
-/** Push and return copies of what was emitted. */
+/** Push (time in seconds, given to the mapper as integer ms) and return copies of what was emitted. */
 function push(m: VssMapper, id: number, value: number, ts: number, label?: string): [string, unknown][] {
-  const n = m.push(id, value, ts, label);
+  const n = m.push(id, value, Math.round(ts * 1000), label);
   const out: [string, unknown][] = [];
   for (let i = 0; i < n; i++) out.push([m.out[i].path, m.out[i].value]);
   return out;
@@ -248,34 +250,38 @@ Deno.test("mapping: string leaves without transform take the label, others the n
 });
 
 Deno.test("mapping: pushBatch, onDatapoint and the reused output objects", () => {
-  const seen: VssDatapoint[] = [];
+  const seen: Datapoint[] = [];
   const m = compileVssMapping(FIXTURE, {
     catalog: loadVssCatalog(FIXTURE),
     signals: S,
     onDatapoint: (dp) => seen.push({ ...dp }),
   });
-  const got: VssDatapoint[] = [];
+  const got: Datapoint[] = [];
   const n = m.pushBatch(
-    { ids: Int32Array.of(1, 5, 1, 9, 5), values: Float64Array.of(10, 1, 10, 0, 3), ts: Float64Array.of(1, 1, 2, 2, 3) },
+    {
+      ids: Int32Array.of(1, 5, 1, 9, 5),
+      values: Float64Array.of(10, 1, 10, 0, 3),
+      tsMs: Float64Array.of(1000, 1000, 2000, 2000, 3000),
+    },
     (dp) => got.push({ ...dp }),
   );
   assert.equal(n, 3);
   assert.deepEqual(got, [
-    { path: "A.Math", value: 2, ts: 1 },
-    { path: "A.IsMappingBool", value: true, ts: 1 },
-    { path: "A.IsMappingBool", value: false, ts: 3 },
+    { path: "A.Math", value: 2, tsMs: 1000 },
+    { path: "A.IsMappingBool", value: true, tsMs: 1000 },
+    { path: "A.IsMappingBool", value: false, tsMs: 3000 },
   ]);
   assert.deepEqual(seen, got);
   assert.equal(m.stats.unmapped, 1); // id 9 is not a signal of the mapping
   // in mapping-file order
   assert.deepEqual(m.latest(), [
-    { path: "A.IsMappingBool", value: false, ts: 3 },
-    { path: "A.Math", value: 2, ts: 1 },
+    { path: "A.IsMappingBool", value: false, tsMs: 3000 },
+    { path: "A.Math", value: 2, tsMs: 1000 },
   ]);
   // the same object is reused for the same path
-  m.push(1, 100, 5);
+  m.push(1, 100, 5000);
   const first = m.out[0];
-  m.push(1, 200, 6);
+  m.push(1, 200, 6000);
   assert.equal(m.out[0], first);
   assert.equal(first.value, 40);
 });
@@ -467,4 +473,101 @@ Deno.test("mapping errors: Kuksa multiplexer conditions are rejected with a reas
   );
   assert.equal(e.code, "vss.mapping.unsupported");
   assert.match(e.message, /Vehicle\.Speed\.dbc2vss\.multiplexer: multiplexer conditions are not supported/);
+});
+
+// ---------------------------------------------------------------- the mapper's output is what the CESC accepts
+
+Deno.test("mapping: a NaN time (outside RFC 3339) emits the value with tsMs NaN and keeps interval/on-change state", () => {
+  const m = compileVssMapping(new URL("../../assets/vss/vss_dbc_4.0.json", import.meta.url), {
+    catalog,
+    signals: model3.names,
+    choices: model3.choices,
+  });
+  const speed = idOf("DI_uiSpeed");
+  assert.equal(m.push(speed, 10, 1_000), 2);
+  assert.ok(Number.isNaN(m.push(speed, 11, NaN) && m.out[0].tsMs));
+  assert.equal(m.out[0].value, 11);
+  // the bad frame did not reset throttling: 50 ms after the first good one is still throttled
+  assert.equal(m.push(speed, 12, 1_050), 0);
+  assert.equal(m.push(speed, 12, 1_100), 2);
+  assert.deepEqual(m.latest().filter((d) => d.path === "Vehicle.Speed"), [
+    { path: "Vehicle.Speed", value: 12, tsMs: 1_100 },
+  ]);
+});
+
+Deno.test("mapping: float leaves carry canonical float32 values; non-finite and float32 overflow are dropped", () => {
+  const tree = (datatype: string) => ({
+    A: {
+      type: "branch",
+      children: { X: { type: "sensor", datatype, dbc2vss: { signal: "S", interval_ms: 0 } } },
+    },
+  });
+  const f = compileVssMapping(tree("float"), { catalog: loadVssCatalog(tree("float")), signals: ["S"] });
+  const d = compileVssMapping(tree("double"), { catalog: loadVssCatalog(tree("double")), signals: ["S"] });
+  const value = (m: VssMapper, v: number) => (m.push(0, v, 1) === 1 ? m.out[0].value : "dropped");
+  assert.equal(value(f, 0.1 * 3), 0.3);
+  assert.equal(value(f, 12.300000000000001), 12.3);
+  assert.equal(value(f, Math.fround(0.1)), 0.1);
+  assert.equal(value(d, 0.1 * 3), 0.30000000000000004);
+  assert.ok(Object.is(value(f, -0), -0));
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    assert.equal(value(f, bad), "dropped");
+    assert.equal(value(d, bad), "dropped");
+  }
+  assert.equal(value(f, 1e39), "dropped");
+  assert.equal(value(d, 1e39), 1e39);
+  assert.equal(f.stats.typeMismatch, 3);
+  assert.equal(f.stats.outOfRange, 1);
+  // the mapper's allocation-free float32 canonicalisation is core/datapoint's canonicalFloat32
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, min: -3.4e38, max: 3.4e38 }), (v) => {
+      assert.ok(Object.is(value(f, v), canonicalFloat32(v)), String(v));
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+Deno.test("mapping: property: every datapoint the mapper emits passes the CESC's DatapointValidator unchanged", () => {
+  const validator = new DatapointValidator(catalog);
+  const m = compileVssMapping(new URL("../../assets/vss/vss_dbc_4.0.json", import.meta.url), {
+    catalog,
+    signals: model3.names,
+    choices: model3.choices,
+  });
+  const fx = fixture();
+  const fxValidator = new DatapointValidator(loadVssCatalog(FIXTURE));
+  const ids = m.mappedSignalIds;
+  const anyNumber = fc.oneof(
+    fc.double(),
+    fc.integer({ min: -70000, max: 70000 }),
+    fc.constantFrom(0, -0, 1, 255, 256, -1, 2 ** 53, 1e39, -1e39, NaN, Infinity, 0.1, 3.4028235e38),
+  );
+  let emitted = 0;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 4_102_444_800_000 }),
+      fc.array(fc.tuple(fc.nat(ids.length - 1), anyNumber, fc.integer({ min: 0, max: 3000 }))),
+      (t0, pushes) => {
+        m.reset();
+        fx.reset();
+        let t = t0;
+        for (const [k, v, step] of pushes) {
+          t += step;
+          for (const [mapper, val, id] of [[m, validator, ids[k]], [fx, fxValidator, k % 6]] as const) {
+            const n = mapper.push(id, v, t);
+            for (let i = 0; i < n; i++) {
+              const dp = mapper.out[i];
+              emitted++;
+              assert.equal(val.check(dp, 0), undefined, `${dp.path} ${String(dp.value)}`);
+              const leaf = val.leaf(dp.path)!;
+              const c = coerceValue(dp.value, leaf.datatype);
+              assert.ok(c.ok && Object.is(c.value, dp.value), `${dp.path}: ${String(dp.value)} is not canonical`);
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  assert.ok(emitted > 1000, `only ${emitted} datapoints emitted`);
 });

@@ -5,9 +5,11 @@
  * - {@link loadVssCatalog} flattens a VSS JSON release (`assets/vss/vss_release_4.0.json`) to its leaves.
  * - {@link compileVssMapping} checks a Kuksa mapping (`assets/vss/vss_dbc_4.0.json`) against the catalog and the
  *   decoder's signal list (unknown paths or signals fail here, naming the entry) and returns a {@link VssMapper}.
- * - `VssMapper#push(signalId, value, tsSeconds)` applies Kuksa's rules: `interval_ms` throttling, `on_change`,
- *   value-table `mapping`, `math`, then datatype conversion and min/max/allowed checks. Dropped values are counted
- *   in `mapper.stats`, never thrown. Emitted datapoints are reused objects: copy them if you keep them.
+ * - `VssMapper#push(signalId, value, tsMs)` applies Kuksa's rules: `interval_ms` throttling, `on_change`,
+ *   value-table `mapping`, `math`, then datatype conversion and min/max/allowed checks (the rules of
+ *   `core/datapoint`'s validator: a `float` is a canonical float32). It emits `core/datapoint` `Datapoint`s
+ *   (`{path, value, tsMs}`, typed values, integer ms). Dropped values are counted in `mapper.stats`, never thrown.
+ *   Emitted datapoints are reused objects: copy them if you keep them.
  * - {@link physicalChoices} turns a DBC's raw-keyed `VAL_` tables into the physical-keyed `choices` option, so
  *   label mappings (`from: "DI_GEAR_D"`) resolve at compile time and `push` needs no label.
  * - {@link compileMath} compiles py_expression_eval formulas (`floor((x*40)-100)`) without `eval`.
@@ -30,9 +32,9 @@
  *   },
  * };
  * const mapper = compileVssMapping(mapping, { catalog, signals });
- * const n = mapper.push(0, 88.5, 1700000000.0);
+ * const n = mapper.push(0, 88.5, 1_700_000_000_000); // time: integer ms since the epoch
  * for (let i = 0; i < n; i++) console.log(mapper.out[i].path, mapper.out[i].value); // Vehicle.Speed 88.5
- * mapper.push(0, 90, 1700000000.05); // 0: throttled by interval_ms
+ * mapper.push(0, 90, 1_700_000_000_050); // 0: throttled by interval_ms
  * ```
  * @module
  */
@@ -67,8 +69,6 @@ export {
   physicalChoices,
   type SignalBatch,
   type Vss2DbcEntry,
-  type VssDatapoint,
   type VssMapper,
   type VssMapperStats,
-  type VssValue,
 } from "./mapping.ts";

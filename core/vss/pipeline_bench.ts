@@ -7,7 +7,8 @@
  */
 import { compileDecodePlan, encodeReference, FRAME_OFF_TS, FRAME_RECORD_SIZE, parseDbc } from "../can/mod.ts";
 import { createWasmDecoder } from "../can/mod.ts";
-import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
+import { type Datapoint, tsMsFromSeconds } from "../datapoint/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "./mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
 const db = parseDbc(Deno.readTextFileSync(new URL("dbc/Model3CAN.dbc", ASSETS)));
@@ -51,12 +52,15 @@ for (let k = 0; k < FRAMES; k++) {
     data,
   });
 }
+// Frame times once per frame, seconds → integer ms, as the VEC pipeline does.
 const frameTs = new Float64Array(FRAMES);
-for (let i = 0; i < FRAMES; i++) frameTs[i] = decoder.batch.view.getFloat64(i * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+for (let i = 0; i < FRAMES; i++) {
+  frameTs[i] = tsMsFromSeconds(decoder.batch.view.getFloat64(i * FRAME_RECORD_SIZE + FRAME_OFF_TS, true));
+}
 
 let sink = 0;
-const consume = (dp: VssDatapoint) => {
-  sink += dp.ts;
+const consume = (dp: Datapoint) => {
+  sink += dp.tsMs;
 };
 
 Deno.bench(`decode only, WASM (${FRAMES} frames)`, { group: "pipeline", baseline: true }, () => {
@@ -64,10 +68,10 @@ Deno.bench(`decode only, WASM (${FRAMES} frames)`, { group: "pipeline", baseline
 });
 
 Deno.bench(`decode + map, pushBatch, vehicle time +1 s per batch (${FRAMES} frames)`, { group: "pipeline" }, () => {
-  for (let i = 0; i < FRAMES; i++) frameTs[i] += 1;
+  for (let i = 0; i < FRAMES; i++) frameTs[i] += 1000;
   const n = decoder.decode();
   mapper.pushBatch(
-    { ids: decoder.signalId, values: decoder.value, ts: frameTs, frameIndex: decoder.frameIndex, count: n },
+    { ids: decoder.signalId, values: decoder.value, tsMs: frameTs, frameIndex: decoder.frameIndex, count: n },
     consume,
   );
 });

@@ -12,7 +12,8 @@ import {
   parseDbc,
 } from "../can/mod.ts";
 import { createWasmDecoder } from "../can/mod.ts";
-import { compileVssMapping, loadVssCatalog, physicalChoices, type VssDatapoint } from "./mod.ts";
+import { type Datapoint, tsMsFromSeconds } from "../datapoint/mod.ts";
+import { compileVssMapping, loadVssCatalog, physicalChoices } from "./mod.ts";
 
 const ASSETS = new URL("../../assets/", import.meta.url);
 
@@ -62,14 +63,14 @@ Deno.test("pipeline: Model3 frames → WASM decoder → VSS datapoints (shipped 
 
   const frameTs = new Float64Array(decoder.batch.count);
   for (let i = 0; i < frameTs.length; i++) {
-    frameTs[i] = decoder.batch.view.getFloat64(i * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+    frameTs[i] = tsMsFromSeconds(decoder.batch.view.getFloat64(i * FRAME_RECORD_SIZE + FRAME_OFF_TS, true));
   }
   const got = new Map<string, [number, unknown][]>();
   const emitted = mapper.pushBatch(
-    { ids: decoder.signalId, values: decoder.value, ts: frameTs, frameIndex: decoder.frameIndex, count: n },
-    (dp: VssDatapoint) => {
+    { ids: decoder.signalId, values: decoder.value, tsMs: frameTs, frameIndex: decoder.frameIndex, count: n },
+    (dp: Datapoint) => {
       const list = got.get(dp.path) ?? [];
-      list.push([(dp.ts - t0) * 16, dp.value]);
+      list.push([(dp.tsMs - t0 * 1000) * 16 / 1000, dp.value]);
       got.set(dp.path, list);
     },
   );

@@ -2,8 +2,8 @@
  * A {@link CanLink} (core/isotp) over a {@link SocketCanReader}, so ISO-TP and the OBD-II client run on SocketCAN.
  * @module
  */
-import { FrameBatch } from "../../core/can/batch.ts";
-import type { CanFrame } from "../../core/can/types.ts";
+import { FrameBatch } from "../../core/can/mod.ts";
+import type { CanFrame } from "../../core/can/mod.ts";
 import type { CanLink } from "../../core/isotp/mod.ts";
 import type { SocketCanReader } from "./socketcan.ts";
 
@@ -12,8 +12,10 @@ import type { SocketCanReader } from "./socketcan.ts";
  * through the same socket. Listeners get freshly allocated frames (diagnostic traffic is light; the DBC hot path
  * reads batches directly instead).
  *
- * @example
- * ```ts
+ * @example Needs a CAN interface (`can0`), so it is not run by `deno test --doc`.
+ * ```ts ignore
+ * import { ObdClient } from "../../core/obd/mod.ts";
+ * import { filtersForIds, SocketCanLink, SocketCanReader } from "./mod.ts";
  * const link = new SocketCanLink(SocketCanReader.open("can0", { filters: filtersForIds([0x7e8]) }));
  * const obd = new ObdClient(link, { ecu: 0 });
  * console.log(await obd.readVin());

@@ -15,6 +15,7 @@ import {
   FRAME_RECORD_SIZE,
   FrameBatch,
 } from "../../core/can/mod.ts";
+import { tsMsFromSeconds } from "../../core/datapoint/mod.ts";
 import { PipelineError } from "../../core/errors/mod.ts";
 
 /** Options of {@link CandumpSource}. */
@@ -42,9 +43,13 @@ const STAGING = 1024;
  *
  * @example
  * ```ts
- * const src = await CandumpSource.open("drive.log", { speed: 0 });
+ * import { FrameBatch } from "../../core/can/mod.ts";
+ * import { CandumpSource } from "./candump_source.ts";
+ * const log = new URL("../../assets/demo/model3_drive.log", import.meta.url).pathname;
+ * const src = await CandumpSource.open(log, { speed: 0 });
  * const batch = new FrameBatch(1024);
  * while ((await src.read(batch)) >= 0) batch.clear();
+ * console.log(src.frames > 0); // true
  * src.close();
  * ```
  */
@@ -189,6 +194,12 @@ export class CandumpSource {
       while (end < limit) {
         if (this.#speed !== 0) {
           const ts = sv.getFloat64(end * FRAME_RECORD_SIZE + FRAME_OFF_TS, true);
+          // A time RFC 3339 cannot carry (the pipeline refuses its datapoints) is due at once: it never stalls
+          // the replay, nor becomes the base of the pacing.
+          if (Number.isNaN(tsMsFromSeconds(ts))) {
+            end++;
+            continue;
+          }
           if (this.#wall0 < 0) {
             this.#wall0 = now;
             this.#log0 = ts;

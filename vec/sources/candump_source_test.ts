@@ -169,3 +169,20 @@ Deno.test("CandumpSource over a long string encodes it chunk by chunk without lo
   assert.equal(total, lines);
   assert.ok(ok);
 });
+
+Deno.test("CandumpSource paced replay: a time RFC 3339 cannot carry is due at once and does not stall the log", async () => {
+  const log =
+    "(1.000000) vcan0 123#01\n(10000000000000.000000) vcan0 124#02\n(9999999999999999999999.0) vcan0 125#03\n" +
+    "(1.010000) vcan0 126#04\n";
+  const src = new CandumpSource(log, { speed: 1, maxWaitMs: 1 });
+  const batch = new FrameBatch(8);
+  const ids: number[] = [];
+  for (let reads = 0; reads < 5000; reads++) {
+    const n = await src.read(batch);
+    if (n < 0) break;
+    for (let i = 0; i < batch.count; i++) ids.push(batch.get(i).id);
+    batch.clear();
+  }
+  assert.deepEqual(ids, [0x123, 0x124, 0x125, 0x126]);
+  src.close();
+});

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { CandumpSource, type FrameSource } from "./mod.ts";
- * import { FrameBatch } from "../../core/can/batch.ts";
+ * import { FrameBatch } from "../../core/can/mod.ts";
  * const src: FrameSource = new CandumpSource("(1.0) vcan0 123#0102\n", { speed: 0 });
  * const batch = new FrameBatch(256);
  * let n;
@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import type { FrameBatch } from "../../core/can/batch.ts";
+import type { FrameBatch } from "../../core/can/mod.ts";
 
 /** Anything that appends CAN frames to a {@link FrameBatch}. */
 export interface FrameSource {
@@ -34,6 +34,7 @@ export interface FrameSource {
 
 export { SocketCanLink } from "./can_link.ts";
 export { CandumpSource, type CandumpSourceOptions } from "./candump_source.ts";
+export { LoopingSource } from "./looping_source.ts";
 export {
   CAN_MTU,
   CANFD_MTU,

@@ -21,7 +21,7 @@ import {
   CANFD_BRS,
   CANFD_ESI,
   type CanFrame,
-} from "../../core/can/types.ts";
+} from "../../core/can/mod.ts";
 import {
   FRAME_FLAG_FD,
   FRAME_OFF_DATA,
@@ -32,7 +32,7 @@ import {
   FRAME_OFF_TS,
   FRAME_RECORD_SIZE,
   type FrameBatch,
-} from "../../core/can/batch.ts";
+} from "../../core/can/mod.ts";
 
 // ---- Linux constants -------------------------------------------------------------------------------------------
 const PF_CAN = 29;
@@ -265,8 +265,10 @@ export interface SocketCanStats {
  * Reads (and sends) CAN frames on a raw CAN socket, or on any datagram fd that carries kernel CAN frames
  * (tests use an AF_UNIX SOCK_SEQPACKET pair, {@link socketPair}).
  *
- * @example
- * ```ts
+ * @example Needs a CAN interface (`can0`), so it is not run by `deno test --doc`.
+ * ```ts ignore
+ * import { FrameBatch } from "../../core/can/mod.ts";
+ * import { filtersForIds, SocketCanReader } from "./mod.ts";
  * const r = SocketCanReader.open("can0", { filters: filtersForIds([0x118, 0x257]), fd: false, maxBatch: 64 });
  * const batch = new FrameBatch(256);
  * const n = await r.read(batch); // 0 = nothing yet, -1 = socket closed

@@ -5,14 +5,23 @@
  *
  * Unlike the original it parses messages as JSON (not by string search), counts and logs error responses and
  * error events instead of forwarding `data: null`, and reconnects with full-jitter exponential backoff and
- * re-subscribes when the socket drops.
+ * re-subscribes when the socket drops. Event data is read by core/viss (`parseVissData`) through the VEC's one
+ * `DatapointValidator`: `onData` gets typed datapoints and the refusals of the bad ones (values the server marks
+ * `Data-not-available` are skipped and counted, not refused).
  *
  * @module
  */
 import { PipelineError } from "../../core/errors/mod.ts";
 import type { Logger } from "../../core/log/mod.ts";
 import { silentLogger } from "../../core/log/mod.ts";
-import { type Datapoint, normalizeVissData } from "../../core/viss/mod.ts";
+import {
+  type Datapoint,
+  DatapointValidator,
+  type RawDatapoint,
+  type Refusal,
+  type SchemaLeaf,
+} from "../../core/datapoint/mod.ts";
+import { parseJsonExact, parseVissData } from "../../core/viss/mod.ts";
 
 /** The VSS path of the VIN. */
 export const VIN_PATH = "Vehicle.VehicleIdentification.VIN";
@@ -20,6 +29,30 @@ export const VIN_PATH = "Vehicle.VehicleIdentification.VIN";
 export const DATA_NOT_AVAILABLE = "Data-not-available";
 /** The request id of the VIN get (the original's). */
 const VIN_REQUEST_ID = "666";
+/** Refusal code of a `Data-not-available` value: skipped, not refused. */
+const NOT_AVAILABLE = "viss.not_available";
+
+/** The VEC's validator, with `Data-not-available` values set aside before they are typed. */
+class EventValidator extends DatapointValidator {
+  readonly #inner: DatapointValidator;
+  constructor(inner: DatapointValidator) {
+    super();
+    this.#inner = inner;
+  }
+  override leaf(path: string): SchemaLeaf | undefined {
+    return this.#inner.leaf(path);
+  }
+  override accept(raw: RawDatapoint, index: number) {
+    if (raw.value === DATA_NOT_AVAILABLE) {
+      const path = typeof raw.path === "string" ? raw.path : "";
+      return { ok: false as const, refusal: { index, path, code: NOT_AVAILABLE, reason: DATA_NOT_AVAILABLE } };
+    }
+    return this.#inner.accept(raw, index);
+  }
+  override check(dp: Datapoint, index: number): Refusal | undefined {
+    return this.#inner.check(dp, index);
+  }
+}
 
 /** A subscribe request from the request file (sent as written). */
 export interface VissSubscribeRequest {
@@ -101,8 +134,10 @@ export interface VissSourceOptions {
   url: string;
   /** Subscribe requests, sent in order after the VIN is known. */
   requests: VissSubscribeRequest[];
-  /** Receives the datapoints of each subscription event. */
-  onData: (datapoints: Datapoint[]) => void;
+  /** Receives the typed datapoints of each subscription event and the refusals of its bad ones. */
+  onData: (datapoints: Datapoint[], refusals: Refusal[]) => void;
+  /** The VEC's validator (default: no schema, every path untyped). */
+  validator?: DatapointValidator;
   /** Receives the VIN once the server has it (and again after a reconnect if it changed). */
   onVin?: (vin: string) => void;
   /** HTTP client for `wss://` with a custom CA or a client certificate (`Deno.createHttpClient`). */
@@ -137,6 +172,10 @@ export interface VissSourceStats {
   events: number;
   /** Datapoints handed on. */
   datapoints: number;
+  /** Datapoints refused (bad value or time), handed on as refusals. */
+  refused: number;
+  /** Values the server marked `Data-not-available` (skipped). */
+  notAvailable: number;
   /** Error responses (get/subscribe). */
   errorResponses: number;
   /** Error events of subscriptions (not forwarded). */
@@ -149,7 +188,10 @@ export interface VissSourceStats {
 
 /** The VISSv2 WebSocket client (see the module doc). */
 export class VissSource {
-  #o: Required<Omit<VissSourceOptions, "onVin" | "vin" | "logger" | "random" | "client">> & VissSourceOptions;
+  #o:
+    & Required<Omit<VissSourceOptions, "onVin" | "vin" | "logger" | "random" | "client" | "validator">>
+    & VissSourceOptions;
+  #validator: EventValidator;
   #log: Logger;
   #ws?: WebSocket;
   #closed = false;
@@ -164,6 +206,8 @@ export class VissSource {
     subscriptions: 0,
     events: 0,
     datapoints: 0,
+    refused: 0,
+    notAvailable: 0,
     errorResponses: 0,
     errorEvents: 0,
     malformed: 0,
@@ -182,12 +226,13 @@ export class VissSource {
       ...options,
     };
     this.#vin = options.vin;
+    this.#validator = new EventValidator(options.validator ?? new DatapointValidator());
     this.#log = options.logger ?? silentLogger;
     this.#random = options.random ?? Math.random;
   }
 
   /** Replaces the datapoint receiver. */
-  set onData(fn: (datapoints: Datapoint[]) => void) {
+  set onData(fn: (datapoints: Datapoint[], refusals: Refusal[]) => void) {
     this.#o.onData = fn;
   }
 
@@ -288,7 +333,11 @@ export class VissSource {
       ws.onmessage = (ev) => {
         let msg: Record<string, unknown>;
         try {
-          msg = JSON.parse(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data));
+          // Exact: integers beyond 2^53 keep their digits (bigint) for 64-bit VSS leaves.
+          msg = parseJsonExact(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data)) as Record<
+            string,
+            unknown
+          >;
           if (!msg || typeof msg !== "object") throw new Error("not an object");
         } catch (e) {
           this.#stats.malformed++;
@@ -330,18 +379,7 @@ export class VissSource {
           return;
         }
         if (action === "subscription") {
-          let dps: Datapoint[];
-          try {
-            dps = normalizeVissData(msg.data);
-          } catch (e) {
-            this.#stats.malformed++;
-            this.#log.warn("VISSv2 event with bad data; ignored", { error: (e as Error).message });
-            return;
-          }
-          const usable = dps.filter((d) => d.value !== DATA_NOT_AVAILABLE);
-          this.#stats.events++;
-          this.#stats.datapoints += usable.length;
-          if (usable.length) this.#o.onData(usable);
+          this.#event(msg.data);
           return;
         }
         this.#stats.malformed++;
@@ -359,6 +397,24 @@ export class VissSource {
     });
   }
 
+  /** One subscription event's data: typed datapoints and refusals to `onData`. */
+  #event(data: unknown): void {
+    let parsed;
+    try {
+      parsed = parseVissData(data, this.#validator);
+    } catch (e) {
+      this.#stats.malformed++;
+      this.#log.warn("VISSv2 event with bad data; ignored", { error: (e as Error).message });
+      return;
+    }
+    const refused = parsed.refusals.filter((r) => r.code !== NOT_AVAILABLE);
+    this.#stats.events++;
+    this.#stats.datapoints += parsed.datapoints.length;
+    this.#stats.refused += refused.length;
+    this.#stats.notAvailable += parsed.refusals.length - refused.length;
+    if (parsed.datapoints.length > 0 || refused.length > 0) this.#o.onData(parsed.datapoints, refused);
+  }
+
   /** Closes the socket and stops reconnecting. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -369,13 +425,12 @@ export class VissSource {
   }
 }
 
+/** The VIN in a get response's data (`{path, dp: {value}}`, or an array of those), if the server has it. */
 function vinFrom(data: unknown): string | undefined {
-  try {
-    const dps = normalizeVissData(data);
-    const dp = dps.find((d) => d.path === VIN_PATH) ?? dps[0];
-    if (!dp || dp.value === DATA_NOT_AVAILABLE || dp.value.trim() === "") return undefined;
-    return dp.value;
-  } catch {
-    return undefined;
-  }
+  const objects = Array.isArray(data) ? data : [data];
+  const obj = objects.find((o) => o?.path === VIN_PATH) ?? objects[0];
+  const dp = Array.isArray(obj?.dp) ? obj.dp[0] : obj?.dp;
+  const value = dp?.value;
+  if (typeof value !== "string" || value === DATA_NOT_AVAILABLE || value.trim() === "") return undefined;
+  return value;
 }

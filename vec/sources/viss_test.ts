@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { until } from "../../testing/mod.ts";
 import { PipelineError } from "../../core/errors/mod.ts";
-import type { Datapoint } from "../../core/viss/mod.ts";
+import type { Datapoint, Refusal } from "../../core/datapoint/mod.ts";
 import { startVissTestServer } from "../../testing/viss_server.ts";
 import { parseVissRequests, VissSource, vissUrl } from "./viss.ts";
 
@@ -73,11 +73,12 @@ Deno.test("viss url: the original's host form becomes ws://host:8081", () => {
 Deno.test("viss source: waits for the VIN, subscribes, forwards all four data forms, counts errors, reconnects and re-subscribes", async () => {
   const server = startVissTestServer({ vin: "WVWZZZ1JZXW000001", vinUnavailableTimes: 1 });
   const got: Datapoint[] = [];
+  const refused: Refusal[] = [];
   const vins: string[] = [];
   const source = new VissSource({
     url: server.url,
     requests: parseVissRequests(ORIGINAL_REQUESTS),
-    onData: (dps) => got.push(...dps),
+    onData: (dps, refusals) => (got.push(...dps), refused.push(...refusals)),
     onVin: (v) => vins.push(v),
     vinRetryMs: 20,
     reconnectMinMs: 10,
@@ -104,10 +105,20 @@ Deno.test("viss source: waits for the VIN, subscribes, forwards all four data fo
     server.event("Vehicle.LowVoltageSystemState", [
       { path: "Vehicle.LowVoltageSystemState", dp: [{ value: "ON", ts: "2020-04-15T13:00:00Z" }] },
     ]);
+    // Data-not-available is skipped (counted), a bad time is refused (handed on as a refusal), the rest typed.
+    server.event("Vehicle", [
+      { path: "Vehicle.CurrentLocation.Latitude", dp: { value: "Data-not-available", ts: "2022-07-27T12:00:01Z" } },
+      { path: "Vehicle.CurrentLocation.Longitude", dp: { value: "12.6", ts: "11476-01-01T00:00:00Z" } },
+    ]);
     server.errorEvent("Vehicle.Speed");
     server.raw("this is not json");
     await until(() => got.length === 6 && source.stats().errorEvents === 1 && source.stats().malformed === 1, "events");
+    // No schema here: values stay as the server sent them; times are integer ms.
     assert.deepEqual(got.map((d) => d.value), ["55.0", "56", "57", "56.02", "12.59", "ON"]);
+    assert.equal(got[0].tsMs, Date.parse("2020-06-08T23:37:19Z"));
+    assert.deepEqual(refused.map((r) => [r.path, r.code]), [["Vehicle.CurrentLocation.Longitude", "datapoint.ts"]]);
+    assert.equal(source.stats().notAvailable, 1);
+    assert.equal(source.stats().refused, 1);
     // The socket drops: the source reconnects, asks for nothing it knows (the VIN) and re-subscribes.
     server.drop();
     await until(() => server.connections === 2 && server.subscriptions.size === 3, "re-subscription");

@@ -1,25 +1,26 @@
 /**
- * Shared set-up of the VEC pipeline benchmarks: a Model 3 candump log of the messages the Kuksa mapping uses, with
- * changing values, and a pipeline that decodes, maps and JSON-encodes it into memory.
+ * Shared set-up of the VEC pipeline benchmarks and tests (not production code): a Model 3 candump log of the
+ * messages the Kuksa mapping uses, with changing values, and a pipeline that decodes, maps and JSON-encodes it into
+ * memory.
  *
  * @module
  */
-import { compileDecodePlan, encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import { compileDecodePlan, createWasmDecoder, encodeReference, type MessageDef, parseDbc } from "../core/can/mod.ts";
+import { type Datapoint, DatapointValidator } from "../core/datapoint/mod.ts";
+import { encodeVissIngest } from "../core/viss/mod.ts";
 import { compileVssMapping, loadVssCatalog, physicalChoices } from "../core/vss/mod.ts";
-import { toVissData } from "../core/viss/mod.ts";
-import { createWasmDecoder } from "../core/can/mod.ts";
-import { DEFAULT_CATALOG, DEFAULT_DBC, DEFAULT_MAPPING } from "./config.ts";
-import { Pipeline } from "./pipeline.ts";
-import type { DatapointSink, VissDatapoint } from "./sinks/types.ts";
-import { CandumpSource } from "./sources/mod.ts";
+import { DEFAULT_CATALOG, DEFAULT_DBC, DEFAULT_MAPPING } from "../vec/config.ts";
+import { Pipeline } from "../vec/pipeline.ts";
+import type { DatapointSink } from "../vec/sinks/types.ts";
+import { CandumpSource } from "../vec/sources/mod.ts";
 
-/** A sink that encodes every batch as a VISSv2 JSON body and keeps only the byte count. */
+/** A sink that encodes every batch as a VISSv2 JSON body (the CESC push body) and keeps only the byte count. */
 export class MemoryJsonSink implements DatapointSink {
   readonly name = "memory";
   bytes = 0;
   datapoints = 0;
-  write(datapoints: readonly VissDatapoint[]): void {
-    this.bytes += JSON.stringify(toVissData("BENCHVIN", datapoints)).length;
+  write(datapoints: readonly Datapoint[]): void {
+    this.bytes += encodeVissIngest("BENCHVIN", datapoints).length;
     this.datapoints += datapoints.length;
   }
   stats(): object {
@@ -76,8 +77,9 @@ export async function createBenchPipeline(
 ): Promise<{ pipeline: Pipeline; sink: MemoryJsonSink }> {
   const plan = compileDecodePlan(parseDbc(await Deno.readTextFile(DEFAULT_DBC)));
   const decoder = await createWasmDecoder(plan, { maxFrames: 1024 });
+  const catalog = loadVssCatalog(DEFAULT_CATALOG);
   const mapper = compileVssMapping(DEFAULT_MAPPING, {
-    catalog: loadVssCatalog(DEFAULT_CATALOG),
+    catalog,
     signals: plan.signalNames,
     choices: physicalChoices(plan.signalDefs),
   });
@@ -85,6 +87,7 @@ export async function createBenchPipeline(
   const source = typeof log === "string"
     ? new CandumpSource(log, { speed: 0 })
     : await CandumpSource.open(log.file, { speed: 0 });
-  const pipeline = new Pipeline({ source, decoder, mapper, sinks: [sink] });
+  const validator = new DatapointValidator(catalog);
+  const pipeline = new Pipeline({ source, decoder, mapper, sinks: [sink], validator });
   return { pipeline, sink };
 }
