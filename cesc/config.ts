@@ -26,6 +26,8 @@ export interface CescConfig {
   ca?: string;
   /** OVDS database file. */
   db: string;
+  /** VSS catalog (JSON) every ingest path validates against; default the shipped VSS 4.0 catalog. */
+  catalog?: string;
   /** SQLite synchronous mode. */
   sync: "full" | "normal";
   /** Data map file. */
@@ -77,6 +79,9 @@ Cloud Edge Server Client: VISSv2 data in over HTTP(S), OVDS SQLite store, forwar
       --cert FILE --key FILE TLS server certificate and key (PEM)
       --ca FILE              client CA (PEM): clients must present a certificate it signed
       --db FILE              OVDS SQLite file (default ./ovdsCESC.db)
+      --catalog FILE         VSS catalog (vss-tools JSON) that HTTP JSON, HTTP AVRO and MQTT ingest validate
+                             datatypes, ranges and allowed values against (default assets/vss/vss_release_4.0.json;
+                             paths it does not know are stored untyped)
       --sync full|normal     full (default): answer only after the data is fsynced (durable across power loss;
                              the fsync runs off the event loop, shared by concurrent requests); normal: after
                              the commit (durable across a crash of the process, not of the machine)
@@ -170,6 +175,7 @@ export function parseCescArgs(args: string[]): CescConfig {
         key: { type: "string" },
         ca: { type: "string" },
         db: { type: "string" },
+        catalog: { type: "string" },
         sync: { type: "string" },
         datamap: { type: "string", short: "d" },
         "max-datapoints": { type: "string" },
@@ -252,6 +258,7 @@ export function parseCescArgs(args: string[]): CescConfig {
     key: v.key,
     ca: v.ca,
     db: v.db ?? "./ovdsCESC.db",
+    catalog: v.catalog,
     sync,
     datamap: v.datamap,
     maxDatapoints: Number(maxDp),

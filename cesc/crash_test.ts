@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { until } from "../testing/mod.ts";
-import { spawnCesc, startFakeHttpBackend } from "./testing.ts";
+import { spawnCesc, startFakeHttpBackend } from "../testing/cesc.ts";
 
 /** The CESC as a process, forwarding to `backendUrl` every 200 ms or every 25 rows. */
 const spawnForwardingCesc = (db: string, backendUrl: string) =>

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { postIngest, withCesc } from "./testing.ts";
+import { postIngest, withCesc } from "../testing/cesc.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 // The README's picture is refreshed with UPDATE_SCREENSHOTS=1 deno task test; otherwise the screenshot goes to a

@@ -6,7 +6,7 @@ import { type Cesc, type CescOptions, Forwarder, loadDataMap, startCesc } from "
 import { chunkRecords } from "./backends/delivery.ts";
 import { createNoneBackend } from "./backends/none.ts";
 import { until } from "../testing/mod.ts";
-import { type FakeDig, postIngest, startFakeDig, startFakeHttpBackend } from "./testing.ts";
+import { type FakeDig, postIngest, startFakeDig, startFakeHttpBackend } from "../testing/cesc.ts";
 
 const ts = (i: number) => new Date(Date.UTC(2022, 6, 27, 12, 0, 0) + i * 1000).toISOString();
 
@@ -255,13 +255,16 @@ Deno.test("forwarder: retention deletes only forwarded rows older than the limit
     retentionCheckMs: 0,
   });
   try {
-    const old = Array.from({ length: 5 }, (_, i) => ({ path: "Vehicle.Speed", value: String(i), ts: ts(i) }));
-    const fresh = [{ path: "Vehicle.Speed", value: "new", ts: new Date().toISOString() }];
+    const old = Array.from({ length: 5 }, (_, i) => ({ path: "Vehicle.Speed", value: i, tsMs: Date.parse(ts(i)) }));
+    const fresh = [{ path: "Vehicle.Speed", value: "new", tsMs: Date.now() }];
     await store.insertBatches([{ vin: "V", datapoints: [...old, ...fresh] }]);
     await store.insertBatches([{ vin: "W", datapoints: old }]); // never forwarded: kept
     await forwarder.flushAll(); // forwards V and W ...
     await forwarder.idle();
-    await store.insertBatches([{ vin: "W", datapoints: [{ path: "Vehicle.Other", value: "x", ts: ts(0) }] }]);
+    await store.insertBatches([{
+      vin: "W",
+      datapoints: [{ path: "Vehicle.Other", value: "x", tsMs: Date.parse(ts(0)) }],
+    }]);
     await forwarder.flushAll(); // ... and now deletes the old forwarded rows
     await forwarder.idle();
     const [v, w] = await store.vehicles();

@@ -48,8 +48,9 @@ async function main(): Promise<number> {
       log.warn("forwarding is off: no DIG credentials (--credentials FILE or CESC_DIG_*); use --backend to choose", {});
     }
     const cesc = await startCesc({
-      verify: verifier ? (req) => verifier.verifyRequest(req) : undefined,
+      verify: verifier ? (req) => verifier.verifyHttp(req) : undefined,
       db: cfg.db,
+      catalog: cfg.catalog,
       synchronous: cfg.sync,
       checkpointInWorker: cfg.checkpointWorker,
       storeInWorker: cfg.storeWorker,

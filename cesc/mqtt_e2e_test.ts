@@ -3,7 +3,7 @@
  * mosquitto → the CESC MQTT ingest (shared subscription) → the datapoints handed to onData equal the encoded values.
  */
 import assert from "node:assert/strict";
-import type { MqttDatapoint } from "../core/mqtt/mod.ts";
+import { parseTime, type RawDatapoint } from "../core/datapoint/mod.ts";
 import { candumpFrame, makeTestPki, model3Message, startMosquitto } from "../testing/mod.ts";
 import { MqttSink, mqttSinkOptionsFromConfig, parseVecConfig, startVec } from "../vec/mod.ts";
 import { startMqttIngest } from "./mqtt_ingest.ts";
@@ -20,7 +20,7 @@ Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CE
   const dir = await Deno.makeTempDir({ prefix: "mqtt_e2e_" });
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
-  const got: MqttDatapoint[] = [];
+  const got: RawDatapoint[] = [];
   const vins = new Set<string>();
   const ingest = await startMqttIngest({
     url: broker.url,
@@ -33,11 +33,11 @@ Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CE
   });
   try {
     const lines: string[] = [];
-    const speeds: [string, string][] = [];
+    const speeds: [unknown, unknown][] = [];
     for (let i = 0; i < 20; i++) {
       const t = T0 + i * 0.15;
       lines.push(`(${t.toFixed(6)}) can0 ${frame(msg(599), { DI_uiSpeed: 10 + i })}`);
-      speeds.push([new Date(t * 1000).toISOString(), String(10 + i)]);
+      speeds.push([new Date(t * 1000).toISOString(), 10 + i]); // typed on the wire: a JSON number, canonical time
     }
     await Deno.writeTextFile(`${dir}/drive.log`, lines.join("\n") + "\n");
     const vec = await startVec(parseVecConfig({
@@ -76,7 +76,7 @@ Deno.test("e2e MQTT: candump replay → VEC MqttSink (mTLS) → mosquitto → CE
 Deno.test("e2e MQTT: AVRO payloads (MQTT 5 content type) are decoded by the ingest without configuration", async () => {
   const pki = await makeTestPki();
   const broker = await startMosquitto({ pki });
-  const got: MqttDatapoint[] = [];
+  const got: RawDatapoint[] = [];
   const ingest = await startMqttIngest({
     url: broker.url,
     tls: { caPath: pki.caCert, certPath: pki.clientCert, keyPath: pki.clientKey },
@@ -94,15 +94,21 @@ Deno.test("e2e MQTT: AVRO payloads (MQTT 5 content type) are decoded by the inge
   }));
   try {
     await sink.start();
-    sink.publish("Vehicle.Speed", "23.5", "2026-11-23T10:30:00.000Z");
-    sink.publish("Vehicle.OBD.DTCList", ["P0300", "U0100"], "2026-11-23T10:30:01.000Z");
-    sink.publish("Vehicle.Powertrain.Transmission.SelectedGear", 127, "2026-11-23T10:30:02.000Z");
+    const at = (ts: string) => parseTime(ts);
+    sink.publish({ path: "Vehicle.Speed", value: 23.5, tsMs: at("2026-11-23T10:30:00.000Z") });
+    sink.publish({ path: "Vehicle.OBD.DTCList", value: ["P0300", "U0100"], tsMs: at("2026-11-23T10:30:01.000Z") });
+    sink.publish({
+      path: "Vehicle.Powertrain.Transmission.SelectedGear",
+      value: 127,
+      tsMs: at("2026-11-23T10:30:02Z"),
+    });
     assert.ok(await sink.flush(10_000));
     const end = Date.now() + 10_000;
     while (got.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     const by = Object.fromEntries(got.map((d) => [d.path, d]));
-    assert.deepEqual(by["Vehicle.Speed"], { path: "Vehicle.Speed", value: "23.5", ts: "2026-11-23T10:30:00.000Z" });
-    assert.equal(by["Vehicle.Powertrain.Transmission.SelectedGear"].value, "127");
+    // AVRO carries typed values and ms timestamps: the raw datapoints are typed already.
+    assert.deepEqual(by["Vehicle.Speed"], { path: "Vehicle.Speed", value: 23.5, ts: Date.UTC(2026, 10, 23, 10, 30) });
+    assert.equal(by["Vehicle.Powertrain.Transmission.SelectedGear"].value, 127);
     assert.ok(by["Vehicle.OBD.DTCList"], "the DTC list arrived");
   } finally {
     await sink.close();
@@ -158,8 +164,8 @@ Deno.test("e2e MQTT: VEC → mosquitto (mTLS) → startCesc({mqtt}) stores OVDS 
     const end = Date.now() + 15_000;
     while (rows().length < 40 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(rows(), speeds, "every value stored once");
-    const ingested = (c: typeof a) => c.metrics.render().match(/cesc_ingested_datapoints_total (\d+)/)?.[1];
-    assert.ok(Number(ingested(a) ?? 0) > 0 && Number(ingested(b) ?? 0) > 0, "both instances took a share");
+    const ingested = (c: typeof a) => c.metrics.counter("cesc_ingested_datapoints_total");
+    assert.ok(ingested(a) > 0 && ingested(b) > 0, "both instances took a share");
   } finally {
     await a.close();
     await b.close();

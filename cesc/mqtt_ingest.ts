@@ -1,23 +1,28 @@
 /**
  * CESC MQTT ingest: subscribes to the vehicles' topics with an MQTT 5 shared subscription
- * (`$share/{shareGroup}/vehicles/+/#`) so several CESC instances split the load, turns each message into VISS
- * datapoints (topic → VSS path through the reverse topic table of `core/mqtt`, or the payload's own `path`) and
- * hands them to `onData(vin, datapoints)`. A QoS 1 message is acknowledged (PUBACK) only after `onData`
- * resolved, i.e. after the OVDS commit; a failing `onData` is retried with backoff and the message is not
+ * (`$share/{shareGroup}/vehicles/+/#`) so several CESC instances split the load, decodes each message into raw
+ * datapoints `{path, value, ts}` (topic → VSS path through the reverse topic table of `core/mqtt`, or the payload's
+ * own `path`; nothing filled in: a missing `ts` stays missing) and hands them to `onData(vin, datapoints)`, which
+ * validates (the CESC's one `DatapointValidator`) and stores them. A QoS 1 message is acknowledged (PUBACK) only after
+ * `onData` resolved, i.e. after the OVDS commit; a failing `onData` is retried with backoff and the message is not
  * acknowledged meanwhile. The VIN is the topic's thing name (`vehicles/{vin}/…`).
  *
- * Messages that can never be stored (not JSON, no path for the topic, no value) are acknowledged and counted
- * as `rejected` (and passed to `onReject`); gateway state topics (`gateway/connection_state`) and topics without
- * a VSS path are counted as `skipped`.
+ * Messages that can never be stored are acknowledged (they would be refused forever): undecodable ones (not JSON, no
+ * path for the topic) are counted as `rejected` (and passed to `onReject`); ones whose datapoints validation refused
+ * (`onData` resolves with `refused > 0`) as `refused`. Gateway state topics (`gateway/connection_state`) and topics
+ * without a VSS path are counted as `skipped`.
  *
- * @example
- * ```ts
+ * @example Needs a broker (not run by the doc tests)
+ * ```ts ignore
  * import { startMqttIngest } from "./mqtt_ingest.ts";
  * const ingest = await startMqttIngest({
  *   url: "mqtts://broker.example:8883",
  *   tls: { caPath: "ca.pem", certPath: "cesc.pem", keyPath: "cesc.key" },
  *   shareGroup: "cesc",
- *   onData: async (vin, datapoints) => { console.log(vin, datapoints.length); },
+ *   onData: async (vin, datapoints) => {
+ *     console.log(vin, datapoints.length);
+ *     return { stored: datapoints.length, refused: 0 };
+ *   },
  * });
  * console.log(ingest.stats());
  * await ingest.close();
@@ -25,6 +30,7 @@
  * @module
  */
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { RawDatapoint } from "../core/datapoint/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import { type Logger, silentLogger } from "../core/log/mod.ts";
 import {
@@ -34,7 +40,6 @@ import {
   DEFAULT_VSS_TOPICS,
   jsonDecoder,
   loadMqttTls,
-  type MqttDatapoint,
   type MqttTlsOptions,
   parseTopic,
   type PayloadDecoder,
@@ -53,8 +58,12 @@ export interface MqttIngestOptions {
   tls?: IngestTlsOptions;
   /** Shared subscription group (default `cesc`); `null` subscribes without sharing. */
   shareGroup?: string | null;
-  /** Stores datapoints; the message is acknowledged when the promise resolves. */
-  onData: (vin: string, datapoints: MqttDatapoint[]) => Promise<void>;
+  /**
+   * Validates and stores one message's datapoints; the message is acknowledged when the promise resolves (with how
+   * many rows were stored and how many datapoints were refused; nothing: all stored). A rejection is retried with
+   * backoff.
+   */
+  onData: (vin: string, datapoints: RawDatapoint[]) => Promise<{ stored: number; refused: number } | void>;
   /** Called for messages acknowledged without storing (bad payloads). */
   onReject?: (error: PipelineError, topic: string, payload: Uint8Array) => void;
   /** VSS path → topic suffix (default `DEFAULT_VSS_TOPICS`), reversed for lookups. */
@@ -85,9 +94,11 @@ export interface MqttIngestStats {
   received: number;
   /** Messages stored through `onData` and acknowledged. */
   stored: number;
-  /** Datapoints stored. */
+  /** Datapoints stored (new rows). */
   datapoints: number;
-  /** Messages acknowledged without storing (bad payloads). */
+  /** Messages acknowledged without storing because validation refused datapoints in them. */
+  refused: number;
+  /** Messages acknowledged without storing (undecodable payloads, failed signature checks). */
   rejected: number;
   /** Messages acknowledged without storing (state topics, topics without VSS path). */
   skipped: number;
@@ -139,6 +150,7 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
     received: 0,
     stored: 0,
     datapoints: 0,
+    refused: 0,
     rejected: 0,
     skipped: 0,
     retries: 0,
@@ -196,7 +208,7 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
         return true;
       }
     }
-    let datapoints: MqttDatapoint[];
+    let datapoints: RawDatapoint[];
     try {
       const path = reverse.get(parts.suffix);
       datapoints = pickDecoder(packet)(body, { path, receivedAt: Date.now() });
@@ -212,9 +224,12 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
     for (;;) {
       if (closing || myGen !== gen) return false;
       try {
-        await options.onData(parts.thingName, datapoints);
-        s.stored++;
-        s.datapoints += datapoints.length;
+        const out = await options.onData(parts.thingName, datapoints);
+        if (out && out.refused > 0) s.refused++;
+        else {
+          s.stored++;
+          s.datapoints += out ? out.stored : datapoints.length;
+        }
         return true;
       } catch (e) {
         s.retries++;

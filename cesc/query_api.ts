@@ -1,5 +1,5 @@
-import type { Context, Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
+import { formatTime, isVssPath, parseTime } from "../core/datapoint/mod.ts";
 import { PipelineError } from "../core/errors/mod.ts";
 import {
   MAX_SERIES_LIMIT,
@@ -8,7 +8,7 @@ import {
   type OvdsQuery,
   type SeriesOptions,
 } from "../core/ovds/mod.ts";
-import { isVissTimestamp, isVssPath } from "../core/viss/mod.ts";
+import { type Handler, type HttpRequest, type HttpResponse, json, type Router } from "./http.ts";
 
 /** Opens a reader (called on the first read request). */
 export type ReaderFactory = () => OvdsQuery;
@@ -68,8 +68,8 @@ function param(message: string, path: string): PipelineError {
   return new PipelineError("query.param", message, { path });
 }
 
-function intParam(c: Context, name: string, range: { min: number; max: number }): number | undefined {
-  const raw = c.req.query(name);
+function intParam(req: HttpRequest, name: string, range: { min: number; max: number }): number | undefined {
+  const raw = req.query(name);
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < range.min || n > range.max) {
@@ -78,27 +78,44 @@ function intParam(c: Context, name: string, range: { min: number; max: number })
   return n;
 }
 
-function tsParam(c: Context, name: string): string | undefined {
-  const raw = c.req.query(name);
+/** A time parameter in any RFC 3339 form, as ms; an unencoded `+01:00` offset (read as a space) is taken as meant. */
+function tsParam(req: HttpRequest, name: string): number | undefined {
+  const raw = req.query(name);
   if (raw === undefined || raw === "") return undefined;
-  if (!isVissTimestamp(raw)) {
-    throw param(`${name} must be ISO 8601 UTC like 2024-03-01T12:00:00Z, got "${raw.slice(0, 40)}"`, name);
+  const ms = parseTime(raw.replace(/ (\d\d:\d\d)$/, "+$1"));
+  if (Number.isNaN(ms)) {
+    throw param(
+      `${name} must be an RFC 3339 time like 2024-03-01T12:00:00Z or 2024-03-01T13:00:00.250+01:00, got "${
+        raw.slice(0, 40)
+      }"`,
+      name,
+    );
   }
-  return raw;
+  return ms;
 }
 
 /** Parses and checks the series query string; throws `query.param` errors naming the parameter. */
-export function parseSeriesQuery(c: Context): { path: string; options: SeriesOptions } {
-  const path = c.req.query("path");
+export function parseSeriesQuery(req: HttpRequest): { path: string; options: SeriesOptions } {
+  const path = req.query("path");
   if (!path) throw param("path is required, e.g. ?path=Vehicle.Speed", "path");
   if (!isVssPath(path)) throw param(`path must be a VSS path like Vehicle.Speed, got "${path.slice(0, 60)}"`, "path");
-  const from = tsParam(c, "from");
-  const to = tsParam(c, "to");
-  if (from && to && Date.parse(from) >= Date.parse(to)) throw param("from must be before to", "from");
-  const limit = intParam(c, "limit", { min: 1, max: MAX_SERIES_LIMIT });
-  const maxPoints = intParam(c, "maxPoints", { min: 2, max: MAX_SERIES_POINTS });
-  const cursor = c.req.query("cursor") || undefined;
-  return { path, options: { from, to, limit, maxPoints, cursor } };
+  const from = tsParam(req, "from");
+  const to = tsParam(req, "to");
+  if (from !== undefined && to !== undefined && from >= to) throw param("from must be before to", "from");
+  const limit = intParam(req, "limit", { min: 1, max: MAX_SERIES_LIMIT });
+  const maxPoints = intParam(req, "maxPoints", { min: 2, max: MAX_SERIES_POINTS });
+  const cursor = req.query("cursor") || undefined;
+  return {
+    path,
+    options: {
+      // The canonical text of the instant: the store compares instants, whatever form the caller used.
+      from: from === undefined ? undefined : formatTime(from),
+      to: to === undefined ? undefined : formatTime(to),
+      limit,
+      maxPoints,
+      cursor,
+    },
+  };
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -106,13 +123,15 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+const NO_STORE = { "cache-control": "no-store" };
+
 /**
- * Adds the read side to a CESC app: `GET /v1/vehicles`, `GET /v1/vehicles/{vin}/signals`,
+ * Adds the read side to a CESC router: `GET /v1/vehicles`, `GET /v1/vehicles/{vin}/signals`,
  * `GET /v1/vehicles/{vin}/series?path=&from=&to=&limit=&cursor=&maxPoints=` (JSON, errors as
  * `{"error":{"code","message","path"}}`: 400 bad parameter or cursor, 401 missing/wrong bearer token,
  * 404 unknown vehicle or path, 503 no reader) and the dashboard at `GET /ui`.
  */
-export function mountQueryApi(app: Hono, options: QueryApiOptions): QueryApi {
+export function mountQueryApi(router: Router, options: QueryApiOptions): QueryApi {
   let reader: OvdsQuery | undefined;
   let closed = false;
   const uiDir = options.uiDir ?? new URL("./ui/dist/", import.meta.url);
@@ -130,61 +149,54 @@ export function mountQueryApi(app: Hono, options: QueryApiOptions): QueryApi {
     return reader = options.open();
   };
 
-  const fail = (c: Context, e: unknown): Response => {
-    if (e instanceof PipelineError && STATUS[e.code]) {
-      if (e.code === "auth.token") c.header("www-authenticate", 'Bearer realm="cesc-read"');
-      return c.json(e.toJSON(), STATUS[e.code] as 400);
-    }
-    throw e;
+  const fail = (e: unknown): HttpResponse => {
+    if (!(e instanceof PipelineError) || !STATUS[e.code]) throw e;
+    const headers: Record<string, string> = { ...NO_STORE };
+    if (e.code === "auth.token") headers["www-authenticate"] = 'Bearer realm="cesc-read"';
+    return json(STATUS[e.code], e.toJSON(), headers);
   };
 
-  const guard = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
-    c.header("cache-control", "no-store");
-    if (options.token) {
-      const m = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
-      if (!m || !sameSecret(m[1].trim(), options.token)) {
-        return fail(
-          c,
-          new PipelineError(
-            "auth.token",
-            m ? "the bearer token is wrong" : "this CESC's read API needs Authorization: Bearer <CESC_READ_TOKEN>",
-          ),
-        );
-      }
+  const authorize = (req: HttpRequest): void => {
+    if (!options.token) return;
+    const m = /^Bearer\s+(.+)$/i.exec(req.header("authorization") ?? "");
+    if (!m || !sameSecret(m[1].trim(), options.token)) {
+      throw new PipelineError(
+        "auth.token",
+        m ? "the bearer token is wrong" : "this CESC's read API needs Authorization: Bearer <CESC_READ_TOKEN>",
+      );
     }
-    await next();
   };
-  app.use("/v1/vehicles", guard);
-  app.use("/v1/vehicles/*", guard);
 
-  app.get("/v1/vehicles", async (c) => {
+  /** A read route: bearer token checked, `cache-control: no-store`, errors as JSON. */
+  const read = (answer: (req: HttpRequest) => Promise<unknown>): Handler => async (req) => {
     try {
-      return c.json({ vehicles: await query().vehicles() });
+      authorize(req);
+      return json(200, await answer(req), NO_STORE);
     } catch (e) {
-      return fail(c, e);
+      return fail(e);
     }
-  });
-  app.get("/v1/vehicles/:vin/signals", async (c) => {
-    try {
-      const vin = c.req.param("vin");
-      return c.json({ vin, signals: await query().signals(vin) });
-    } catch (e) {
-      return fail(c, e);
-    }
-  });
-  app.get("/v1/vehicles/:vin/series", async (c) => {
-    try {
-      const { path, options: o } = parseSeriesQuery(c);
-      return c.json(await query().series(c.req.param("vin"), path, o));
-    } catch (e) {
-      return fail(c, e);
-    }
-  });
+  };
 
-  const serveFile = async (c: Context, name: string): Promise<Response> => {
-    if (!/^[a-zA-Z0-9_.-]+$/.test(name) || name.startsWith(".")) {
-      return c.json(new PipelineError("http.not_found", `no file ${name} in the dashboard`).toJSON(), 404);
-    }
+  router.get("/v1/vehicles", read(async () => ({ vehicles: await query().vehicles() })));
+  router.get(
+    "/v1/vehicles/:vin/signals",
+    read(async (req) => {
+      const vin = req.params.vin;
+      return { vin, signals: await query().signals(vin) };
+    }),
+  );
+  router.get(
+    "/v1/vehicles/:vin/series",
+    read((req) => {
+      const { path, options: o } = parseSeriesQuery(req);
+      return query().series(req.params.vin, path, o);
+    }),
+  );
+
+  const notFound = (name: string) =>
+    json(404, new PipelineError("http.not_found", `no file ${name.slice(0, 80)} in the dashboard`).toJSON());
+  const serveFile = async (name: string): Promise<HttpResponse> => {
+    if (!/^[a-zA-Z0-9_.-]+$/.test(name) || name.startsWith(".")) return notFound(name);
     let body = files.get(name);
     if (!body) {
       try {
@@ -193,23 +205,23 @@ export function mountQueryApi(app: Hono, options: QueryApiOptions): QueryApi {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
         if (name === "index.html") {
           return fail(
-            c,
             new PipelineError("ui.missing", "the dashboard is not built; run `deno task ui:build` and restart"),
           );
         }
-        return c.json(new PipelineError("http.not_found", `no file ${name} in the dashboard`).toJSON(), 404);
+        return notFound(name);
       }
       files.set(name, body);
     }
     const ext = name.slice(name.lastIndexOf(".") + 1);
-    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
-      "cache-control": "no-cache",
-    });
+    return {
+      status: 200,
+      body,
+      headers: { "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream", "cache-control": "no-cache" },
+    };
   };
-  app.get("/ui", (c) => serveFile(c, "index.html"));
-  app.get("/ui/", (c) => serveFile(c, "index.html"));
-  app.get("/ui/:file", (c) => serveFile(c, c.req.param("file")));
+  router.get("/ui", () => serveFile("index.html"));
+  router.get("/ui/", () => serveFile("index.html"));
+  router.get("/ui/:file", (req) => serveFile(req.params.file));
 
   return {
     close: async () => {

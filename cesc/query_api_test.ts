@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Cesc, startCesc } from "./mod.ts";
-import { postIngest, withCesc } from "./testing.ts";
+import { postIngest, withCesc } from "../testing/cesc.ts";
 
 const BASE = Date.parse("2024-03-01T08:00:00Z");
 const at = (ms: number) => new Date(BASE + ms).toISOString();

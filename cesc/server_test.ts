@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSqliteStore } from "../core/ovds/mod.ts";
-import { type Cesc, GroupCommitter } from "./mod.ts";
+import { GroupCommitter, openSqliteStore } from "../core/ovds/mod.ts";
+import type { Cesc } from "./mod.ts";
 import { ovdsRows, until } from "../testing/mod.ts";
-import { postIngest, withCesc } from "./testing.ts";
+import { postIngest, withCesc } from "../testing/cesc.ts";
 
 const T1 = "2020-04-15T13:00:00Z";
 const T2 = "2020-04-15T13:00:03.5Z";
@@ -42,7 +42,9 @@ Deno.test("cesc ingest: the four VISSv2 forms on POST / and /v1/data, 200 after 
     });
     const rows = await cesc.store.unforwarded("ULF001", { limit: 100 });
     assert.equal(rows.length, 8);
-    assert.ok(rows.some((r) => r.path === "Vehicle.Speed" && r.value === "50" && r.ts === T2));
+    // Stored in the one canonical form (issue 18): typed by the VSS catalog, time as YYYY-MM-DDTHH:MM:SS.sssZ.
+    assert.ok(rows.some((r) => r.path === "Vehicle.Speed" && r.value === "50" && r.ts === "2020-04-15T13:00:03.500Z"));
+    assert.ok(rows.some((r) => r.path === "Vehicle.Speed" && r.value === "55" && r.ts === "2020-04-15T13:00:00.000Z"));
   });
 });
 
@@ -57,6 +59,7 @@ Deno.test("cesc ingest: bad inputs get a JSON error and store nothing", async ()
       path?: string;
       ct?: string;
       method?: string;
+      refused?: string[];
     }[] = [
       { name: "invalid JSON", body: '{"vin":', status: 400, code: "viss.json", path: "$" },
       { name: "missing vin", body: { data: good }, status: 400, code: "viss.vin", path: "vin" },
@@ -70,12 +73,14 @@ Deno.test("cesc ingest: bad inputs get a JSON error and store nothing", async ()
         code: "viss.type",
         path: "data",
       },
+      // Per-datapoint problems (issue 18): 400 viss.refused naming each refused datapoint; path = the first's JSON path.
       {
         name: "bad path",
         body: { vin: "V", data: { path: "Vehicle/Speed", dp: good.dp } },
         status: 400,
-        code: "viss.path",
+        code: "viss.refused",
         path: "data.path",
+        refused: ["datapoint.path"],
       },
       {
         name: "bad ts in the 2nd object, after a good one",
@@ -84,22 +89,25 @@ Deno.test("cesc ingest: bad inputs get a JSON error and store nothing", async ()
           data: [good, { path: "A.B", dp: [{ value: "1", ts: T1 }, { value: "1", ts: "2020-04-15 13:00:00" }] }],
         },
         status: 400,
-        code: "viss.ts",
+        code: "viss.refused",
         path: "data[1].dp[1].ts",
+        refused: ["datapoint.ts"],
       },
       {
         name: "object value",
         body: { vin: "V", data: { path: "A.B", dp: { value: {}, ts: T1 } } },
         status: 400,
-        code: "viss.type",
+        code: "viss.refused",
         path: "data.dp.value",
+        refused: ["datapoint.type"],
       },
       {
         name: "missing ts",
         body: { vin: "V", data: { path: "A.B", dp: { value: "1" } } },
         status: 400,
-        code: "viss.ts",
+        code: "viss.refused",
         path: "data.dp.ts",
+        refused: ["datapoint.ts"],
       },
       {
         name: "text/plain",
@@ -128,12 +136,17 @@ Deno.test("cesc ingest: bad inputs get a JSON error and store nothing", async ()
       assert.equal(body.error.code, c.code, c.name);
       assert.equal(typeof body.error.message, "string", c.name);
       if (c.path) assert.equal(body.error.path, c.path, c.name);
+      if (c.refused) {
+        assert.deepEqual(body.error.datapoints.map((d: { code: string }) => d.code), c.refused, c.name);
+        assert.equal(body.error.refused, c.refused.length, c.name);
+      }
       if (c.status === 405) assert.equal(res.headers.get("allow"), "POST");
     }
     assert.equal(await storedCount(cesc), 0);
     assert.equal((await cesc.store.vehicles()).length, 0);
     const metrics = await (await fetch(cesc.url + "metrics")).text();
-    assert.match(metrics, /cesc_rejected_requests_total\{reason="viss.ts"\} 2/);
+    assert.match(metrics, /cesc_datapoints_refused_total\{reason="datapoint.ts"\} 2/);
+    assert.match(metrics, /cesc_rejected_requests_total\{reason="viss.refused"\} 4/);
     const nf = await fetch(cesc.url + "nope", { method: "POST" });
     assert.equal(nf.status, 404);
     assert.equal((await nf.json()).error.code, "http.not_found");
@@ -246,8 +259,8 @@ Deno.test("cesc ingest: verification hook answers 401 with the reason", async ()
     assert.equal(ok.status, 200);
     assert.equal(await storedCount(cesc), 1);
   }, {
-    verify: async (req) => {
-      const body = JSON.parse(await req.text());
+    verify: (req) => {
+      const body = JSON.parse(new TextDecoder().decode(req.body)); // the body bytes, read once by the CESC
       return body.sig === "good"
         ? { ok: true }
         : { ok: false, reason: "bad_signature", message: "signature does not verify with any configured key" };
@@ -311,7 +324,7 @@ Deno.test("group commit: the next transaction commits while the previous one wai
   const commits: number[] = [];
   const committer = new GroupCommitter(store, { onCommit: (_r, n) => commits.push(n) });
   try {
-    const dp = (s: number) => [{ path: "Vehicle.Speed", value: String(s), ts: `2024-01-01T00:00:0${s}Z` }];
+    const dp = (s: number) => [{ path: "Vehicle.Speed", value: s, tsMs: Date.UTC(2024, 0, 1, 0, 0, s) }];
     const a = committer.submit({ vin: "A", datapoints: dp(1) });
     await until(() => held.length > 0, "an fsync to start");
     // Two requests arriving together while A's fsync runs: one transaction, committed now.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createSigner, createVerifier, KeyStore } from "../core/security/mod.ts";
-import { withCesc } from "./testing.ts";
+import { withCesc } from "../testing/cesc.ts";
 
 Deno.test("cesc signed ingest: core/security envelope verified, 401 with the reason otherwise", async () => {
   const keys = KeyStore.parse("k1=hex:" + "2a".repeat(32));
@@ -34,5 +34,5 @@ Deno.test("cesc signed ingest: core/security envelope verified, 401 with the rea
     assert.equal(tampered.status, 401);
     assert.equal(tampered.body.error.code, "auth.bad_signature");
     assert.equal((await cesc.store.unforwarded("SIGNED1", { limit: 10 })).length, 1);
-  }, { verify: (req) => verifier.verifyRequest(req) });
+  }, { verify: (req) => verifier.verifyHttp(req) });
 });

@@ -5,8 +5,9 @@
  * the service.
  * @module
  */
-import { join } from "node:path";
-import { type Cesc, type CescOptions, startCesc } from "./mod.ts";
+import { dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { type Cesc, type CescOptions, startCesc } from "../cesc/mod.ts";
 
 /** One record received by the fake DIG / HTTP backend. */
 export type ReceivedRecord = Record<string, unknown>;
@@ -188,18 +189,24 @@ export interface CescProcess {
 /**
  * Starts `cesc/main.ts` as a process on 127.0.0.1, port 0, with `args` (flags of the CESC command
  * line) and resolves once it prints its URL. `v8Flags` are passed to Deno; stderr is dropped unless
- * `stderr: "inherit"`.
+ * `stderr: "inherit"`. `main` runs another checkout's `cesc/main.ts` (from its root, with its `deno.json`),
+ * e.g. to benchmark before against after.
  */
 export async function spawnCesc(
   args: string[],
-  options: { v8Flags?: string; stderr?: "inherit" | "null" } = {},
+  options: { v8Flags?: string; stderr?: "inherit" | "null"; main?: string } = {},
 ): Promise<CescProcess> {
+  const main = options.main ?? new URL("../cesc/main.ts", import.meta.url).pathname;
+  const root = dirname(dirname(main));
   const child = new Deno.Command(Deno.execPath(), {
+    cwd: root,
     args: [
       "run",
       "-A",
+      "--config",
+      join(root, "deno.json"),
       ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
-      new URL("./main.ts", import.meta.url).pathname,
+      main,
       "--host",
       "127.0.0.1",
       "--port",
@@ -219,4 +226,21 @@ export async function spawnCesc(
   reader.releaseLock();
   void child.stdout.cancel().catch(() => {});
   return { child, url: /listening on (\S+)/.exec(text)![1] };
+}
+
+/** Every stored row of `vin` in an OVDS file as `path|timestamp|value` lines, sorted (compare ingest paths). */
+export function vinRows(db: string, vin: string): string[] {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    const row = sqlite.prepare("SELECT vin_id FROM VIN_TIV WHERE vin = ?").get(vin) as { vin_id: number } | undefined;
+    if (!row) return [];
+    const rows = sqlite.prepare(`SELECT path, timestamp, value FROM TV_${row.vin_id}`).all() as {
+      path: string;
+      timestamp: string;
+      value: string;
+    }[];
+    return rows.map((r) => `${r.path}|${r.timestamp}|${r.value}`).sort();
+  } finally {
+    sqlite.close();
+  }
 }
