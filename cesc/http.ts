@@ -4,8 +4,8 @@
  * write its {@link HttpResponse}. A small {@link Router} maps method and path (with `:name` segments) to handlers.
  *
  * Why node:http and no fetch `Request`/`Response`: `Deno.serve` cannot require and verify client certificates
- * (mutual TLS), and building fetch objects per request (the Hono bridge before) cost 20-40% of the ingest req/s;
- * see docs/cesc.md "HTTP stack" for the measurement.
+ * (mutual TLS, denoland/deno#26825), and one stack means one body reader, one header path and one set of limits;
+ * see docs/cesc.md "Performance".
  * @module
  */
 import { Buffer } from "node:buffer";

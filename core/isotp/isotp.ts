@@ -128,9 +128,11 @@ function timeoutError(which: string, ms: number, detail: string, a: IsoTpAddress
  *
  * @example
  * ```ts
+ * import { IsoTpChannel, MemoryCanBus, obdAddress } from "./mod.ts";
+ * const link = new MemoryCanBus().link();
  * const ch = new IsoTpChannel(link, obdAddress(0));
  * await ch.send(new Uint8Array([0x09, 0x02]));
- * const vinResponse = await ch.receive({ timeoutMs: 1000 });
+ * await ch.receive({ timeoutMs: 50 }).catch((e) => console.log(e.code)); // no ECU on this bus: a timeout
  * ch.close();
  * ```
  */

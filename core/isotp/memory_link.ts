@@ -12,11 +12,13 @@ import type { CanLink } from "./isotp.ts";
  *
  * @example
  * ```ts
+ * import { MemoryCanBus } from "./mod.ts";
  * const bus = new MemoryCanBus();
  * const tester = bus.link();
  * const ecu = bus.link();
  * ecu.onFrame((f) => console.log(f.id));
- * await tester.send(frame);
+ * const frame = { timestamp: 0, iface: "mem", id: 0x7df, extended: false, rtr: false, error: false, fd: false };
+ * await tester.send({ ...frame, brs: false, esi: false, data: new Uint8Array([2, 1, 0x0c]) });
  * ```
  */
 export class MemoryCanBus {

@@ -98,7 +98,7 @@ export interface EnvelopePolicy {
  *
  * @example
  * ```ts
- * import { WasmCrypto } from "./crypto.ts";
+ * import { WasmCrypto } from "./wasm_crypto.ts";
  * const c = await WasmCrypto.create();
  * const k = c.addKey(new TextEncoder().encode("key"));
  * const tag = c.hmacWithKey(k, new TextEncoder().encode("The quick brown fox jumps over the lazy dog"));
