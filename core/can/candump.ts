@@ -623,10 +623,13 @@ const HEX_CODES = new TextEncoder().encode(HEX);
  * @example
  * ```ts
  * import { CandumpWriter } from "./mod.ts";
- * const w = await CandumpWriter.open("out.log");
+ * import assert from "node:assert/strict";
+ * const path = `${await Deno.makeTempDir()}/out.log`;
+ * const w = await CandumpWriter.open(path);
  * await w.write({ timestamp: 1.5, iface: "can0", id: 0x123, extended: false, rtr: false, error: false,
  *   fd: false, brs: false, esi: false, data: Uint8Array.of(1, 2) });
  * await w.close();
+ * assert.equal(await Deno.readTextFile(path), "(0000000001.500000) can0 123#0102\n");
  * ```
  */
 export class CandumpWriter {
